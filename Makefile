@@ -1,0 +1,40 @@
+# Two commands on a fresh machine with Python 3.11 and make: `make run` and `make test`.
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+REF := facility_specs/reference-100mw-gb300.yaml
+
+.PHONY: run test bench app lint clean browser
+
+$(STAMP): pyproject.toml
+	@command -v $(PY) >/dev/null 2>&1 || { echo "need $(PY) on PATH"; exit 1; }
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+# Chromium for the browser tests comes from Debian; Playwright never downloads its own.
+browser:
+	@test -x /usr/bin/chromium || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null; fi; }
+
+run: $(STAMP)
+	$(BIN)/aift validate facility_specs/*.yaml
+	$(BIN)/aift catalog systems
+
+test: $(STAMP) browser
+	$(BIN)/pytest -q -n 2
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks
+
+app: $(STAMP)
+	$(BIN)/streamlit run app.py -- $(REF)
+
+lint: $(STAMP)
+	$(BIN)/ruff check twin optimizer tests app.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache

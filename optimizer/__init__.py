@@ -1,0 +1,1 @@
+"""Planning on top of the twin: the optimizer, batch sweeps, the results store and the CLI."""

@@ -1,0 +1,29 @@
+"""The `aift` command. Each command group lives in its own module and registers on `app`.
+
+Exit codes: 0 ok, 2 invalid input, 3 infeasible plan, 1 a bug.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from optimizer.cli import catalog_cmds, spec_cmds
+from optimizer.cli.output import run_guarded
+
+app = typer.Typer(
+    name="aift",
+    help="AI Factory Twin: plan AI factories by tokens per second, per watt and per dollar.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+for module in (spec_cmds, catalog_cmds):
+    module.register(app)
+
+
+def main() -> None:
+    """Console entry point: run the app, turning input errors into exit code 2."""
+    sys.exit(run_guarded(app))

@@ -1,0 +1,126 @@
+"""What every command shares: JSON or rich tables, errors on stderr, exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+import traceback
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from twin.errors import SpecError
+
+EXIT_OK, EXIT_BUG, EXIT_INPUT, EXIT_INFEASIBLE = 0, 1, 2, 3
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+
+class InputError(Exception):
+    """Bad input that is not a spec file (a flag, an id): exit 2 with this message."""
+
+
+class Infeasible(Exception):
+    """A plan that cannot be met: exit 3 with this message."""
+
+
+def run_guarded(app: typer.Typer) -> int:
+    """Run a typer app; map input errors to 2, infeasible plans to 3 and bugs to 1."""
+    try:
+        app(standalone_mode=False)
+    except SpecError as exc:
+        for issue in exc.issues:
+            err.print(str(issue), markup=False, highlight=False)
+        err.print(f"{len(exc.issues)} problem(s) found.", style="red")
+        return EXIT_INPUT
+    except InputError as exc:
+        err.print(f"error: {exc}", markup=False, highlight=False)
+        return EXIT_INPUT
+    except Infeasible as exc:
+        err.print(f"infeasible: {exc}", markup=False, highlight=False)
+        return EXIT_INFEASIBLE
+    except typer.Exit as exc:
+        return exc.exit_code
+    except (typer.Abort, KeyboardInterrupt):
+        err.print("aborted")
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: report a bug, not a trace dump
+        import click
+
+        if isinstance(exc, click.exceptions.UsageError):
+            exc.show()
+            return EXIT_INPUT
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            return EXIT_INPUT
+        err.print("internal error (a bug in aift; please report it with this trace):", style="red")
+        err.print("".join(traceback.format_exception(exc)), markup=False, highlight=False)
+        return EXIT_BUG
+    return EXIT_OK
+
+
+def print_json(data: Any) -> None:
+    """Machine output: one JSON document on stdout."""
+    sys.stdout.write(json.dumps(data, indent=2, default=_json_default) + "\n")
+
+
+def _json_default(obj: Any) -> Any:
+    if hasattr(obj, "item"):
+        return obj.item()
+    if hasattr(obj, "tolist"):
+        return obj.tolist()
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(f"cannot serialise {type(obj).__name__}")
+
+
+def table(title: str, columns: list[str], rows: list[list[Any]]) -> Table:
+    """A rich table with right-aligned numbers."""
+    t = Table(title=title, title_justify="left")
+    for i, c in enumerate(columns):
+        numeric = rows and all(isinstance(r[i], (int, float)) for r in rows)
+        t.add_column(c, justify="right" if numeric else "left")
+    for r in rows:
+        t.add_row(*[fmt(v) for v in r])
+    return t
+
+
+def fmt(v: Any) -> str:
+    """Numbers with sensible precision for a human table."""
+    if isinstance(v, bool) or v is None:
+        return "-" if v is None else str(v)
+    if isinstance(v, int):
+        return f"{v:,}"
+    if isinstance(v, float):
+        a = abs(v)
+        if a == 0:
+            return "0"
+        if a >= 1e4:
+            return f"{v:,.0f}"
+        if a >= 100:
+            return f"{v:,.1f}"
+        if a >= 1:
+            return f"{v:.3g}" if a < 10 else f"{v:.1f}"
+        return f"{v:.3g}"
+    return str(v)
+
+
+def write_atomic(path: Path, data: bytes | str) -> None:
+    """Write a file through a temporary file and a rename, so no reader sees half of it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    blob = data.encode() if isinstance(data, str) else data
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(blob)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

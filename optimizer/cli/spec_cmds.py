@@ -1,0 +1,58 @@
+"""`aift validate` and `aift schema`: check facility specs, publish their JSON Schema."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from optimizer.cli.output import EXIT_INPUT, err, out, print_json, write_atomic
+from twin.errors import SpecError
+from twin.loader import load_spec
+from twin.schema import spec_json_schema
+
+
+def validate(
+    specs: list[Path] = typer.Argument(..., help="Facility spec YAML files."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
+) -> None:
+    """Validate specs: every problem of every file, each as FILE:LINE:COL: field: message."""
+    report = []
+    for path in specs:
+        try:
+            spec = load_spec(path)
+        except SpecError as exc:
+            report.append({"file": str(path), "ok": False, "problems": [str(i) for i in exc.issues]})
+            continue
+        racks = sum(d.racks for d in spec.deployments)
+        gpus = sum(d.racks * (d.systems_per_rack or spec.cat.systems[d.system].systems_per_rack) * spec.cat.systems[d.system].gpus_per_system for d in spec.deployments)
+        report.append({"file": str(path), "ok": True, "name": spec.name, "halls": len(spec.halls), "racks": racks, "gpus": gpus})
+    if as_json:
+        print_json(report)
+    else:
+        for r in report:
+            if r["ok"]:
+                out.print(f"[green]ok[/green]   {r['file']}: {r['name']} ({r['halls']} halls, {r['racks']:,} racks, {r['gpus']:,} GPUs)")
+            else:
+                for p in r["problems"]:
+                    err.print(p, markup=False, highlight=False)
+                err.print(f"[red]fail[/red] {r['file']}: {len(r['problems'])} problem(s)")
+    if not all(r["ok"] for r in report):
+        raise typer.Exit(EXIT_INPUT)
+
+
+def schema(
+    out_file: Path | None = typer.Option(None, "--out", help="Write to this file instead of stdout."),
+) -> None:
+    """Print the JSON Schema of the facility spec, for editors to validate and autocomplete."""
+    text = json.dumps(spec_json_schema(), indent=2) + "\n"
+    if out_file is None:
+        typer.echo(text, nl=False)
+    else:
+        write_atomic(out_file, text)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(validate)
+    app.command()(schema)

@@ -1,0 +1,225 @@
+"""The catalog: GPU systems, LLMs and facility equipment that a spec refers to by id.
+
+Every entry carries a `source:`. The catalog ships as YAML under
+`facility_specs/catalog/`; a spec may override or add entries inline.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from twin.units import Fraction, Gb, Hours, Id, Kva, Kw, NonNeg, Pos, PosInt, PosKw, Tbps, Usd
+
+CATALOG_DIR = Path(__file__).resolve().parent.parent / "facility_specs" / "catalog"
+
+Precision = Literal["bf16", "fp8", "fp4"]
+BYTES_PER_PARAM: dict[str, float] = {"bf16": 2.0, "fp8": 1.0, "fp4": 0.5}
+
+
+class Strict(BaseModel):
+    """Base of every input model: unknown keys and non-finite numbers are errors."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, frozen=True, populate_by_name=True)
+
+
+class Sourced(Strict):
+    id: Id
+    name: str = Field("", description="Human-readable name.")
+    source: str = Field(min_length=3, description="Where the figures come from (publication, datasheet, estimate).")
+
+
+class GpuSpec(Strict):
+    """One accelerator's datasheet figures (dense, not sparse, FLOPS)."""
+
+    name: str
+    hbm_gb: Gb = Field(description="HBM capacity per GPU, GB.")
+    hbm_tbps: Tbps = Field(description="HBM bandwidth per GPU, TB/s.")
+    dense_tflops: dict[Precision, Pos] = Field(description="Dense tensor TFLOPS per precision.")
+    tdp_w: Pos = Field(description="GPU board power, W.")
+
+
+class SystemEntry(Sourced):
+    """A GPU system: an 8-GPU server (HGX, MI3xx) or a rack-scale NVLink system (NVL72)."""
+
+    vendor: Literal["nvidia", "amd"]
+    family: str = Field(description="Hardware family for calibrated efficiencies: hopper, blackwell, cdna3, cdna4.")
+    gpu: GpuSpec
+    gpus_per_system: PosInt
+    scale_up_gpus: PosInt = Field(description="GPUs in one NVLink / Infinity Fabric domain.")
+    scale_up_gbyte_s: Pos = Field(description="Scale-up bandwidth per GPU per direction, GB/s.")
+    scale_out_gbps: Pos = Field(400, description="Scale-out NIC bandwidth per GPU, Gb/s.")
+    max_kw: PosKw = Field(description="System IT power at full load, kW.")
+    idle_kw: Kw = Field(description="System IT power when idle, kW.")
+    systems_per_rack: PosInt = Field(description="Systems in one rack (1 for NVL72).")
+    liquid_share: Fraction = Field(description="Share of the system's heat removed by liquid.")
+    liquid_only: bool = Field(False, description="True if the system cannot be air-cooled.")
+    price_usd: Usd = Field(description="Price of one system, USD (including its rack share of in-rack gear).")
+    mtbf_h: Hours = Field(description="Mean time between interruptions of one system, h.")
+    mttr_h: Hours = Field(24, description="Mean time to repair one system, h.")
+
+    @model_validator(mode="after")
+    def _check(self) -> SystemEntry:
+        if self.idle_kw >= self.max_kw:
+            raise ValueError("idle_kw must be below max_kw")
+        return self
+
+    @property
+    def rack_gpus(self) -> int:
+        return self.gpus_per_system * self.systems_per_rack
+
+    @property
+    def rack_max_kw(self) -> float:
+        return self.max_kw * self.systems_per_rack
+
+
+class ModelEntry(Sourced):
+    """An LLM's architecture, enough to size its weights, KV cache and FLOPs."""
+
+    params_total_b: Pos = Field(description="Total parameters, billions.")
+    params_active_b: Pos = Field(description="Parameters active per token, billions.")
+    layers: PosInt
+    hidden_size: PosInt
+    attention: Literal["gqa", "mla"] = "gqa"
+    kv_heads: PosInt | None = Field(None, description="KV heads (GQA).")
+    head_dim: PosInt | None = Field(None, description="Head dimension (GQA).")
+    kv_lora_dim: PosInt | None = Field(None, description="Compressed KV width per token per layer (MLA), incl. rope part.")
+    experts: PosInt | None = Field(None, description="Routed experts per MoE layer (None for dense).")
+    experts_per_token: PosInt | None = Field(None, description="Routed experts active per token.")
+    max_context: PosInt = 131072
+    precisions: list[Precision] = Field(min_length=1, description="Precisions the model is served in.")
+
+    @model_validator(mode="after")
+    def _check(self) -> ModelEntry:
+        if self.params_active_b > self.params_total_b:
+            raise ValueError("params_active_b cannot exceed params_total_b")
+        if self.attention == "gqa" and (self.kv_heads is None or self.head_dim is None):
+            raise ValueError("GQA models need kv_heads and head_dim")
+        if self.attention == "mla" and self.kv_lora_dim is None:
+            raise ValueError("MLA models need kv_lora_dim")
+        if (self.experts is None) != (self.experts_per_token is None):
+            raise ValueError("give both experts and experts_per_token, or neither")
+        if self.experts is not None and self.experts_per_token >= self.experts:
+            raise ValueError("experts_per_token must be below experts")
+        return self
+
+    @property
+    def is_moe(self) -> bool:
+        return self.experts is not None
+
+    def kv_elems_per_token(self) -> int:
+        """KV-cache elements per token over all layers."""
+        if self.attention == "mla":
+            return self.layers * self.kv_lora_dim
+        return self.layers * 2 * self.kv_heads * self.head_dim
+
+
+class _Equipment(Sourced):
+    capex_usd: Usd = Field(description="Installed cost of one unit, USD.")
+    mtbf_h: Hours
+    mttr_h: Hours
+    maintenance_frac: Fraction = Field(0.02, description="Annual maintenance cost as a share of capex.")
+
+
+class Transformer(_Equipment):
+    kind: Literal["transformer"]
+    capacity_kva: Kva
+    no_load_loss_frac: Fraction = Field(description="Core loss, share of rating (constant).")
+    load_loss_frac: Fraction = Field(description="Copper loss at rated load, share of rating (scales with load squared).")
+
+
+class UpsModule(_Equipment):
+    kind: Literal["ups"]
+    capacity_kw: PosKw
+    loss_a: Fraction = Field(description="No-load loss, share of rating (WP 108 form).")
+    loss_b: Fraction = Field(description="Proportional loss coefficient.")
+    loss_c: Fraction = Field(description="Square-law loss coefficient.")
+
+
+class Distribution(_Equipment):
+    """PDU, RPP or busway: an I2R loss, plus a core loss if it has a transformer."""
+
+    kind: Literal["pdu", "busway"]
+    capacity_kw: PosKw
+    no_load_loss_frac: Fraction = 0.0
+    load_loss_frac: Fraction
+
+
+class Generator(_Equipment):
+    kind: Literal["generator"]
+    capacity_kw: PosKw
+    fail_to_start: Fraction = Field(0.03, description="Probability of failing to start on demand.")
+
+
+class Chiller(_Equipment):
+    """Heat rejection: a compressor chiller, a dry cooler or an evaporative tower."""
+
+    kind: Literal["chiller", "dry_cooler", "cooling_tower"]
+    capacity_kw: PosKw = Field(description="Heat rejection capacity at design conditions, kW thermal.")
+    reference: Literal["dry_bulb", "wet_bulb"] = Field(description="Outdoor temperature the unit rejects heat to.")
+    approach_k: NonNeg = Field(description="Approach to the outdoor reference temperature, K.")
+    lift_k: NonNeg = Field(0.0, description="Condenser lift above approach for compressor cycles, K.")
+    carnot_fraction: Fraction = Field(0.55, description="Achieved share of the Carnot COP.")
+    cop_min: Pos = 2.5
+    cop_max: Pos = 12.0
+    fan_pump_frac: Fraction = Field(0.015, description="Fans and pumps, share of heat rejected.")
+    evaporative_share: Fraction = Field(0.0, description="Share of heat rejected by evaporating water.")
+    has_compressor: bool = Field(True, description="False for dry coolers and towers without chillers.")
+
+
+class Cdu(_Equipment):
+    kind: Literal["cdu"]
+    capacity_kw: PosKw
+    power_frac: Fraction = Field(description="Pump power at design flow, share of capacity.")
+
+
+class Crah(_Equipment):
+    kind: Literal["crah"]
+    capacity_kw: PosKw
+    power_frac: Fraction = Field(description="Fan power at design, share of capacity.")
+
+
+class Switch(_Equipment):
+    kind: Literal["switch"]
+    ports: PosInt
+    port_gbps: Pos
+    power_kw: PosKw = Field(description="Typical power without optics, kW.")
+
+
+class Transceiver(_Equipment):
+    kind: Literal["transceiver"]
+    gbps: Pos
+    power_w: Pos
+
+
+Equipment = Annotated[
+    Transformer | UpsModule | Distribution | Generator | Chiller | Cdu | Crah | Switch | Transceiver,
+    Field(discriminator="kind"),
+]
+
+
+class CatalogSections(Strict):
+    """The catalog's three lists; the shipped catalog and a spec's inline `catalog:` use it."""
+
+    systems: list[SystemEntry] = Field(default_factory=list)
+    models: list[ModelEntry] = Field(default_factory=list)
+    equipment: list[Equipment] = Field(default_factory=list)
+
+
+class Catalog:
+    """Catalog entries by id, for lookups from the rest of the twin."""
+
+    def __init__(self, sections: CatalogSections):
+        self.systems = {s.id: s for s in sections.systems}
+        self.models = {m.id: m for m in sections.models}
+        self.equipment = {e.id: e for e in sections.equipment}
+
+    def merged(self, extra: CatalogSections) -> Catalog:
+        """This catalog with `extra`'s entries added, or replacing those of the same id."""
+        out = Catalog(CatalogSections())
+        out.systems = {**self.systems, **{s.id: s for s in extra.systems}}
+        out.models = {**self.models, **{m.id: m for m in extra.models}}
+        out.equipment = {**self.equipment, **{e.id: e for e in extra.equipment}}
+        return out

@@ -1,0 +1,193 @@
+"""Cross-reference checks of a validated spec: ids, equipment kinds, the power chain's shape.
+
+Each check returns issues located at the offending field of the YAML document, so one
+run of `aift validate` lists every broken reference, cycle and orphan at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import networkx as nx
+
+from twin.catalog import Catalog
+from twin.errors import SpecIssue
+from twin.spec import Spec
+from twin.validation import suggest
+from twin.yamlio import Document
+
+UTILITY = "utility"
+
+
+def power_nodes(spec: Spec) -> dict[str, tuple[str, int]]:
+    """Every power node id -> (section, index). The utility is implicit."""
+    out: dict[str, tuple[str, int]] = {UTILITY: ("site", 0)}
+    for section in ("generators", "transformers", "ups", "distribution"):
+        for i, g in enumerate(getattr(spec.power, section)):
+            out.setdefault(g.id, (section, i))
+    return out
+
+
+class _Checker:
+    def __init__(self, spec: Spec, doc: Document, cat: Catalog):
+        self.spec, self.doc, self.cat = spec, doc, cat
+        self.issues: list[SpecIssue] = []
+
+    def add(self, path: tuple, message: str) -> None:
+        self.issues.append(self.doc.issue(path, message))
+
+    def ref(self, path: tuple, value: str, options: Iterable[str], what: str) -> bool:
+        options = list(options)
+        if value in options:
+            return True
+        self.add(path, f"unknown {what} {value!r}" + suggest(value, options))
+        return False
+
+    def unique_ids(self) -> None:
+        seen: dict[str, tuple] = {UTILITY: ("site",)}
+        groups = [("power", s) for s in ("generators", "transformers", "ups", "distribution")]
+        groups += [("cooling", s) for s in ("plants", "loops")]
+        groups += [("network", "fabrics")]
+        paths = [((sec, sub, i, "id"), g.id) for sec, sub in groups for i, g in enumerate(getattr(getattr(self.spec, sec), sub))]
+        paths += [(("halls", i, "id"), h.id) for i, h in enumerate(self.spec.halls)]
+        for path, ident in paths:
+            if ident in seen:
+                first = self.doc.mark(seen[ident])[0]
+                where = f" (first used on line {first})" if first else " (reserved for the utility)"
+                self.add(path, f"duplicate id {ident!r}{where}")
+            else:
+                seen[ident] = path
+
+    def equipment(self) -> None:
+        kinds = {
+            ("power", "generators"): {"generator"},
+            ("power", "transformers"): {"transformer"},
+            ("power", "ups"): {"ups"},
+            ("power", "distribution"): {"pdu", "busway"},
+            ("cooling", "plants"): {"chiller", "dry_cooler", "cooling_tower"},
+            ("cooling", "loops"): {"cdu", "crah"},
+        }
+        for (sec, sub), allowed in kinds.items():
+            for i, g in enumerate(getattr(getattr(self.spec, sec), sub)):
+                path = (sec, sub, i, "equipment")
+                candidates = [e.id for e in self.cat.equipment.values() if e.kind in allowed]
+                if g.equipment in self.cat.equipment and g.equipment not in candidates:
+                    kind = self.cat.equipment[g.equipment].kind
+                    self.add(path, f"{g.equipment!r} is a {kind}; {sub} need one of: {', '.join(sorted(allowed))}")
+                else:
+                    self.ref(path, g.equipment, candidates, f"{'/'.join(sorted(allowed))} equipment")
+        for i, f in enumerate(self.spec.network.fabrics):
+            self.ref(("network", "fabrics", i, "switch"), f.switch, [e.id for e in self.cat.equipment.values() if e.kind == "switch"], "switch")
+            self.ref(("network", "fabrics", i, "transceiver"), f.transceiver, [e.id for e in self.cat.equipment.values() if e.kind == "transceiver"], "transceiver")
+
+    def power_chain(self) -> None:
+        nodes = power_nodes(self.spec)
+        g = nx.DiGraph()
+        g.add_nodes_from(nodes)
+        for sec in ("transformers", "ups", "distribution"):
+            for i, grp in enumerate(getattr(self.spec.power, sec)):
+                for j, up in enumerate(grp.fed_by):
+                    if self.ref(("power", sec, i, "fed_by", j), up, nodes, "power node"):
+                        if up == grp.id:
+                            self.add(("power", sec, i, "fed_by", j), f"{grp.id!r} cannot feed itself")
+                        g.add_edge(up, grp.id)
+        for cycle in nx.simple_cycles(g):
+            sec, i = nodes[cycle[0]]
+            self.add(("power", sec, i, "fed_by"), "cycle in the power chain: " + " -> ".join([*cycle, cycle[0]]))
+            break
+        sources = {UTILITY} | {gen.id for gen in self.spec.power.generators}
+        reachable = set().union(*(nx.descendants(g, s) | {s} for s in sources))
+        used: set[str] = {u for u, _ in g.edges}
+        for ci, h in enumerate(self.spec.halls):
+            for j, feed in enumerate(h.power_feeds):
+                if self.ref(("halls", ci, "power_feeds", j), feed, [n for n in nodes if n != UTILITY], "power node"):
+                    used.add(feed)
+        for sec in ("plants", "loops"):
+            for i, grp in enumerate(getattr(self.spec.cooling, sec)):
+                for j, p in enumerate(grp.powered_by):
+                    if self.ref(("cooling", sec, i, "powered_by", j), p, nodes, "power node"):
+                        used.add(p)
+        for node, (sec, i) in nodes.items():
+            if node == UTILITY:
+                continue
+            if node not in reachable:
+                self.add(("power", sec, i, "fed_by"), f"{node!r} is not connected to the utility or a generator")
+            if node not in used:
+                self.add(("power", sec, i, "id"), f"{node!r} feeds nothing: no hall, cooling unit or downstream node uses it")
+
+    def cooling(self) -> None:
+        plants = [p.id for p in self.spec.cooling.plants]
+        loops = {lp.id: lp for lp in self.spec.cooling.loops}
+        used_plants: set[str] = set()
+        used_loops: set[str] = set()
+        for i, lp in enumerate(self.spec.cooling.loops):
+            for j, p in enumerate(lp.plants):
+                if self.ref(("cooling", "loops", i, "plants", j), p, plants, "cooling plant"):
+                    used_plants.add(p)
+        for i, h in enumerate(self.spec.halls):
+            for j, lp in enumerate(h.cooling_loops):
+                if self.ref(("halls", i, "cooling_loops", j), lp, loops, "cooling loop"):
+                    used_loops.add(lp)
+            if h.fabric is not None:
+                self.ref(("halls", i, "fabric"), h.fabric, [f.id for f in self.spec.network.fabrics], "fabric")
+        for i, p in enumerate(self.spec.cooling.plants):
+            if p.id not in used_plants:
+                self.add(("cooling", "plants", i, "id"), f"plant {p.id!r} serves no cooling loop")
+        for i, lp in enumerate(self.spec.cooling.loops):
+            if lp.id not in used_loops:
+                self.add(("cooling", "loops", i, "id"), f"loop {lp.id!r} serves no hall")
+
+    def deployments(self) -> None:
+        halls = {h.id: h for h in self.spec.halls}
+        loops = {lp.id: lp for lp in self.spec.cooling.loops}
+        racks_in: dict[str, int] = {}
+        models = [m.model for m in self.spec.workload.models]
+        for i, d in enumerate(self.spec.deployments):
+            ok_hall = self.ref(("deployments", i, "hall"), d.hall, halls, "hall")
+            ok_sys = self.ref(("deployments", i, "system"), d.system, self.cat.systems, "system")
+            if d.mix is not None:
+                for m in d.mix:
+                    self.ref(("deployments", i, "mix", m), m, models, "workload model")
+                if abs(sum(d.mix.values()) - 1.0) > 1e-6:
+                    self.add(("deployments", i, "mix"), f"shares must add up to 1; they add up to {sum(d.mix.values()):g}")
+            if not (ok_hall and ok_sys):
+                continue
+            hall, sysm = halls[d.hall], self.cat.systems[d.system]
+            racks_in[d.hall] = racks_in.get(d.hall, 0) + d.racks
+            rack_kw = sysm.max_kw * (d.systems_per_rack or sysm.systems_per_rack)
+            if rack_kw > hall.max_rack_kw + 1e-9:
+                self.add(("deployments", i, "system"), f"a rack of {d.system} draws {rack_kw:g} kW; hall {d.hall!r} allows {hall.max_rack_kw:g} kW per rack")
+            kinds = {self.cat.equipment[loops[lp].equipment].kind for lp in hall.cooling_loops if lp in loops and loops[lp].equipment in self.cat.equipment}
+            if sysm.liquid_share > 0 and "cdu" not in kinds:
+                self.add(("deployments", i, "system"), f"{d.system} needs liquid cooling; hall {d.hall!r} has no CDU loop")
+            if sysm.liquid_share < 1 and "crah" not in kinds:
+                self.add(("deployments", i, "system"), f"{d.system} rejects {1 - sysm.liquid_share:.0%} of its heat to air; hall {d.hall!r} has no CRAH loop")
+        for i, h in enumerate(self.spec.halls):
+            if racks_in.get(h.id, 0) > h.positions:
+                self.add(("halls", i, "positions"), f"hall {h.id!r} has {h.positions} positions but {racks_in[h.id]} racks are deployed in it")
+
+    def workload(self) -> None:
+        seen: set[str] = set()
+        for i, wm in enumerate(self.spec.workload.models):
+            path = ("workload", "models", i, "model")
+            if wm.model in seen:
+                self.add(path, f"model {wm.model!r} is listed twice")
+            seen.add(wm.model)
+            if self.ref(path, wm.model, self.cat.models, "model"):
+                m = self.cat.models[wm.model]
+                if wm.precision not in m.precisions:
+                    self.add(("workload", "models", i, "precision"), f"{wm.model} is not served in {wm.precision}; it supports {', '.join(m.precisions)}")
+                if wm.isl + wm.osl > m.max_context:
+                    self.add(("workload", "models", i, "isl"), f"isl + osl = {wm.isl + wm.osl} exceeds {wm.model}'s context of {m.max_context}")
+
+
+def check_references(spec: Spec, doc: Document, cat: Catalog) -> list[SpecIssue]:
+    """Every cross-reference problem of `spec`, located in `doc`."""
+    c = _Checker(spec, doc, cat)
+    c.unique_ids()
+    c.equipment()
+    c.power_chain()
+    c.cooling()
+    c.deployments()
+    c.workload()
+    return c.issues

@@ -1,0 +1,99 @@
+"""Shared field types: ids, fractions and quantities that accept `"1.2 MW"` as well as numbers.
+
+A numeric field carries its unit in its name (`capacity_kw`); a bare number is in that
+unit. Where a unit is natural a planner may also write a quantity string, which pint
+converts to the field's unit. pint is loaded only when such a string appears.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import cache
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
+
+Id = Annotated[
+    str,
+    StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]*$", max_length=64),
+    Field(description="Identifier: lower-case letters, digits, '.', '_' and '-'."),
+]
+Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
+PosInt = Annotated[int, Field(gt=0)]
+NonNegInt = Annotated[int, Field(ge=0)]
+
+
+@cache
+def _registry():
+    import pint
+
+    ureg = pint.UnitRegistry()
+    ureg.define("tok = [token] = token")
+    return ureg
+
+
+def to_unit(value: Any, unit: str) -> Any:
+    """Convert a quantity string such as `"1.2 MW"` to a magnitude in `unit`.
+
+    Numbers pass through unchanged (they are already in the field's unit); strings
+    that are plain numbers are parsed as numbers.
+    """
+    if not isinstance(value, str):
+        return value
+    text = value.strip().replace("_", "")
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    import pint
+
+    ureg = _registry()
+    try:
+        q = ureg.Quantity(text)
+    except (pint.errors.PintError, ValueError, SyntaxError, TypeError, AttributeError) as exc:
+        raise ValueError(f"cannot read {value!r} as a quantity in {unit}") from exc
+    if isinstance(q, (int, float)):
+        return float(q)
+    try:
+        return float(q.to(unit).magnitude)
+    except pint.errors.DimensionalityError:
+        raise ValueError(f"{value!r} is not convertible to {unit}") from None
+
+
+def _finite(v: float) -> float:
+    if not math.isfinite(v):
+        raise ValueError("must be a finite number")
+    return v
+
+
+def quantity(unit: str, *, ge: float | None = 0.0, gt: float | None = None, le: float | None = None):
+    """A float field in `unit` that also accepts quantity strings, non-negative by default."""
+    bounds: dict[str, float] = {}
+    if gt is not None:
+        bounds["gt"] = gt
+    elif ge is not None:
+        bounds["ge"] = ge
+    if le is not None:
+        bounds["le"] = le
+    return Annotated[
+        float,
+        BeforeValidator(lambda v: to_unit(v, unit), json_schema_input_type=float | str),
+        AfterValidator(_finite),
+        Field(json_schema_extra={"unit": unit}, **bounds),
+    ]
+
+
+Kw = quantity("kW")
+PosKw = quantity("kW", gt=0)
+Mw = quantity("MW")
+PosMw = quantity("MW", gt=0)
+Kva = quantity("kVA", gt=0)
+Hours = quantity("hour", gt=0)
+Seconds = quantity("s", gt=0)
+Usd = Annotated[float, AfterValidator(_finite), Field(ge=0)]
+NonNeg = Annotated[float, AfterValidator(_finite), Field(ge=0)]
+Pos = Annotated[float, AfterValidator(_finite), Field(gt=0)]
+Celsius = quantity("degC", ge=-80, le=80)
+Kelvin = quantity("K", ge=0, le=100)
+Gb = quantity("GB", gt=0)
+Tbps = quantity("TB/s", gt=0)
