@@ -14,7 +14,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, PrivateAttr, model_validator
+from pydantic import Field, PrivateAttr, field_validator, model_validator
 
 from twin.catalog import Catalog, CatalogSections, Precision, Strict
 from twin.units import (
@@ -255,19 +255,18 @@ class Demand(Strict):
         "diurnal", description="Daily shape: a preset or 24 hourly factors (peak = 1)."
     )
 
+    @field_validator("profile")
+    @classmethod
+    def _24_hours(cls, v):
+        if isinstance(v, list) and len(v) != 24:
+            raise ValueError(f"needs 24 hourly factors; got {len(v)}")
+        return v
+
 
 class Workload(Strict):
     models: list[WorkloadModel] = Field(min_length=1)
     demand: Demand = Field(default_factory=Demand)
 
-    @model_validator(mode="after")
-    def _shares(self) -> Workload:
-        total = sum(m.share for m in self.models)
-        if abs(total - 1.0) > 1e-6:
-            raise ValueError(f"model shares must add up to 1; they add up to {total:g}")
-        if isinstance(self.demand.profile, list) and len(self.demand.profile) != 24:
-            raise ValueError(f"demand.profile needs 24 hourly factors; got {len(self.demand.profile)}")
-        return self
 
 
 # --- the whole spec ----------------------------------------------------------------------

@@ -135,7 +135,11 @@ class _Builder:
                 self._issue(key_node, child, f"duplicate key {key!r} (first defined on line {first})")
                 continue
             self.marks[child] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
-            out[key] = self.build(value_node, child)
+            try:
+                out[key] = self.build(value_node, child)
+            except _TooLarge as exc:
+                exc.node = key_node  # report the outermost key whose value blows the budget
+                raise
         for k, v in merged.items():
             out.setdefault(k, v)
         return out

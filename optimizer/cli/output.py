@@ -33,7 +33,7 @@ class Infeasible(Exception):
 def run_guarded(app: typer.Typer) -> int:
     """Run a typer app; map input errors to 2, infeasible plans to 3 and bugs to 1."""
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)  # click returns typer.Exit codes in this mode
     except SpecError as exc:
         for issue in exc.issues:
             err.print(str(issue), markup=False, highlight=False)
@@ -62,7 +62,7 @@ def run_guarded(app: typer.Typer) -> int:
         err.print("internal error (a bug in aift; please report it with this trace):", style="red")
         err.print("".join(traceback.format_exception(exc)), markup=False, highlight=False)
         return EXIT_BUG
-    return EXIT_OK
+    return code if isinstance(code, int) else EXIT_OK
 
 
 def print_json(data: Any) -> None:

@@ -1,0 +1,5 @@
+"""`python -m optimizer.cli` runs the `aift` command."""
+
+from optimizer.cli import main
+
+main()

@@ -1,0 +1,70 @@
+"""A corpus of broken specs: each gives exit 2 and a message naming the right line and field."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from twin.errors import SpecError
+from twin.loader import load_spec
+
+BAD = sorted((Path(__file__).parent / "bad_specs").glob("*.yaml"))
+
+
+def _expectations(path: Path) -> tuple[str, str, int | None]:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    field = lines[0].removeprefix("# expect-field:").strip()
+    message = lines[1].removeprefix("# expect-message:").strip()
+    marked = [i + 1 for i, line in enumerate(lines) if line.rstrip().endswith("#!")]
+    return field, message, marked[0] if marked else None
+
+
+def test_corpus_is_large_enough():
+    assert len(BAD) >= 30
+
+
+@pytest.mark.parametrize("path", BAD, ids=lambda p: p.stem)
+def test_bad_spec_names_line_and_field(path):
+    field, message, line = _expectations(path)
+    with pytest.raises(SpecError) as exc:
+        load_spec(path)
+    issues = exc.value.issues
+    matching = [i for i in issues if message in i.message and (not field or i.path == field)]
+    assert matching, f"no issue with field {field!r} and message {message!r} in:\n{exc.value}"
+    if line is not None:
+        assert any(i.line == line for i in matching), f"expected line {line}:\n{exc.value}"
+    assert all(i.file == str(path) for i in issues)
+
+
+def _aift(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "optimizer.cli", *args], capture_output=True, text=True, timeout=120)
+
+
+def test_cli_exit_2_and_no_traceback_for_every_bad_spec():
+    result = _aift("validate", *map(str, BAD))
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr + result.stdout
+    for path in BAD:
+        assert f"fail {path}" in result.stderr
+
+
+def test_cli_exit_2_for_missing_huge_and_binary_files(tmp_path):
+    huge = tmp_path / "huge.yaml"
+    huge.write_text("name: x\n" + "# padding\n" * 600_000)
+    binary = tmp_path / "binary.yaml"
+    binary.write_bytes(b"name: \xff\xfe\x00bad\n")
+    for path, fragment in [(tmp_path / "missing.yaml", "cannot read file"), (huge, "the limit is"), (binary, "not UTF-8")]:
+        result = _aift("validate", str(path))
+        assert result.returncode == 2, result.stderr
+        assert fragment in result.stderr
+        assert str(path) in result.stderr
+        assert "Traceback" not in result.stderr
+
+
+def test_cli_ok_exit_0_on_examples():
+    result = _aift("validate", "--json", *map(str, sorted((Path(__file__).parent.parent / "facility_specs").glob("*.yaml"))))
+    assert result.returncode == 0, result.stderr
+    assert '"ok": true' in result.stdout
