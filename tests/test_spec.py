@@ -92,3 +92,9 @@ def test_spec_hash_changes_with_content(small_text):
     b = load_spec_text(small_text.replace("price_usd_per_mwh: 80", "price_usd_per_mwh: 81"))
     assert a.spec_hash() != b.spec_hash()
     assert a.spec_hash() == load_spec(SMALL).spec_hash()
+
+
+def test_generated_reference_is_current():
+    from twin.docs import spec_reference_markdown
+
+    assert (ROOT / "docs" / "spec-reference.md").read_text() == spec_reference_markdown(), "run: python -m twin.docs > docs/spec-reference.md"

@@ -53,9 +53,9 @@ class Climate(Strict):
 class TouBand(Strict):
     """A time-of-use price band: hours [start_h, end_h) of every day."""
 
-    start_h: int = Field(ge=0, le=23)
-    end_h: int = Field(ge=1, le=24)
-    price_usd_per_mwh: NonNeg
+    start_h: int = Field(ge=0, le=23, description="First hour of the band (local time).")
+    end_h: int = Field(ge=1, le=24, description="Hour the band ends (exclusive).")
+    price_usd_per_mwh: NonNeg = Field(description="Energy price in the band, USD/MWh.")
 
     @model_validator(mode="after")
     def _order(self) -> TouBand:
@@ -75,7 +75,7 @@ class Tariff(Strict):
 class Site(Strict):
     """Where the factory stands: its grid connection, climate and prices."""
 
-    location: str = ""
+    location: str = Field("", description="Where the site is, for the reader.")
     utility_mw: PosMw = Field(description="Utility interconnect capacity, MW (facility power may never exceed it).")
     utility_mtbf_h: Hours = Field(39800, description="Utility outage MTBF, h (IEEE 493 underground circuit).")
     utility_mttr_h: Hours = Field(10, description="Utility outage duration, h.")
@@ -92,11 +92,11 @@ class Site(Strict):
 class LifeYears(Strict):
     """Depreciation lives per asset class, years."""
 
-    it: Pos = 5
-    network: Pos = 5
-    power: Pos = 15
-    cooling: Pos = 15
-    building: Pos = 25
+    it: Pos = Field(5, description="GPU systems (hyperscaler 10-Ks: 4-6 years).")
+    network: Pos = Field(5, description="Switches and optics.")
+    power: Pos = Field(15, description="Generators, transformers, UPS, distribution.")
+    cooling: Pos = Field(15, description="Plants, CDUs, CRAHs.")
+    building: Pos = Field(25, description="Shell, site and fit-out.")
 
 
 class Economics(Strict):
@@ -110,7 +110,7 @@ class Economics(Strict):
     )
     it_support_frac: Fraction = Field(0.03, description="Annual IT support contracts, share of IT capex.")
     staff_usd_per_year: NonNeg | None = Field(None, description="Operations staff cost; default scales with size.")
-    other_opex_usd_per_year: NonNeg = 0.0
+    other_opex_usd_per_year: NonNeg = Field(0.0, description="Insurance, taxes, leases not counted elsewhere.")
 
 
 # --- power -------------------------------------------------------------------------------
@@ -119,7 +119,7 @@ class Economics(Strict):
 class _Group(Strict):
     """A group of identical units with a redundancy scheme, e.g. 6 UPS modules at N+1."""
 
-    id: Id
+    id: Id = Field(description="Unique id across power, cooling, network and halls.")
     equipment: Id = Field(description="Catalog equipment id of one unit.")
     units: PosInt = Field(1, description="Installed units.")
     redundancy: Redundancy = Field("N", description="N, N+1, N+2 (spare units) or 2N (half the units are spare).")
@@ -175,8 +175,8 @@ class Loop(_Group):
 
 
 class Cooling(Strict):
-    plants: list[Plant] = Field(default_factory=list)
-    loops: list[Loop] = Field(default_factory=list)
+    plants: list[Plant] = Field(default_factory=list, description="Heat rejection to outdoors.")
+    loops: list[Loop] = Field(default_factory=list, description="CDU and CRAH groups in the halls.")
 
 
 # --- network -----------------------------------------------------------------------------
@@ -186,16 +186,16 @@ class Fabric(Strict):
     """A scale-out fabric: a fat tree of identical switches."""
 
     id: Id
-    topology: Literal["fat-tree", "rail-optimized"] = "rail-optimized"
-    tiers: int = Field(2, ge=1, le=3)
+    topology: Literal["fat-tree", "rail-optimized"] = Field("rail-optimized", description="Rail-optimized fat tree (one leaf per rail) or plain fat tree.")
+    tiers: int = Field(2, ge=1, le=3, description="Switch tiers: leaf, spine, core.")
     switch: Id = Field(description="Catalog switch id.")
     transceiver: Id = Field(description="Catalog transceiver id used on every optical link end.")
     oversubscription: float = Field(1.0, ge=1.0, le=16.0, description="Downlink : uplink bandwidth at the leaf.")
-    nics_per_gpu: PosInt = 1
+    nics_per_gpu: PosInt = Field(1, description="Scale-out NIC ports per GPU.")
 
 
 class Network(Strict):
-    fabrics: list[Fabric] = Field(default_factory=list)
+    fabrics: list[Fabric] = Field(default_factory=list, description="Fabrics the halls attach to.")
 
 
 # --- halls and deployments ---------------------------------------------------------------
@@ -204,7 +204,7 @@ class Network(Strict):
 class Hall(Strict):
     """A data hall: rack positions with a density limit, served by power feeds and cooling loops."""
 
-    id: Id
+    id: Id = Field(description="Unique hall id.")
     positions: PosInt = Field(description="Rack positions on the floor.")
     max_rack_kw: PosKw = Field(description="Power and heat density limit per rack position, kW.")
     power_feeds: list[Id] = Field(min_length=1, description="Distribution nodes feeding the racks; with two or more, any one keeps racks up (A/B).")
@@ -215,9 +215,9 @@ class Hall(Strict):
 class Deployment(Strict):
     """Racks of one system in one hall."""
 
-    hall: Id
-    system: Id
-    racks: PosInt
+    hall: Id = Field(description="Hall id.")
+    system: Id = Field(description="Catalog system id.")
+    racks: PosInt = Field(description="Racks of this system in the hall.")
     systems_per_rack: PosInt | None = Field(None, description="Override the catalog's systems per rack.")
     mix: dict[Id, Fraction] | None = Field(None, description="Share of these racks serving each model; default: the workload shares.")
 
@@ -240,13 +240,13 @@ class Serving(Strict):
 
 
 class WorkloadModel(Strict):
-    model: Id
-    precision: Precision = "fp8"
+    model: Id = Field(description="Catalog model id.")
+    precision: Precision = Field("fp8", description="Weight precision served.")
     isl: PosInt = Field(8192, description="Input sequence length, tokens.")
     osl: PosInt = Field(1024, description="Output sequence length, tokens.")
     share: Fraction = Field(1.0, description="Share of the fleet serving this model.")
-    sla: Sla = Field(default_factory=Sla)
-    serving: Serving = Field(default_factory=Serving)
+    sla: Sla = Field(default_factory=Sla, description="Service level each request must get.")
+    serving: Serving = Field(default_factory=Serving, description="Serving-stack options.")
 
 
 class Demand(Strict):
@@ -264,8 +264,8 @@ class Demand(Strict):
 
 
 class Workload(Strict):
-    models: list[WorkloadModel] = Field(min_length=1)
-    demand: Demand = Field(default_factory=Demand)
+    models: list[WorkloadModel] = Field(min_length=1, description="Models served; their shares add up to 1.")
+    demand: Demand = Field(default_factory=Demand, description="How much is asked of the fleet, hour by hour.")
 
 
 
@@ -275,16 +275,16 @@ class Workload(Strict):
 class Spec(Strict):
     """A facility: site, economics, power, cooling, network, halls, deployments and workload."""
 
-    name: str = Field(min_length=1)
-    description: str = ""
-    site: Site
-    economics: Economics = Field(default_factory=Economics)
-    power: Power
-    cooling: Cooling
-    network: Network = Field(default_factory=Network)
-    halls: list[Hall] = Field(min_length=1)
-    deployments: list[Deployment] = Field(default_factory=list)
-    workload: Workload
+    name: str = Field(min_length=1, description="Short name of the facility, used in reports.")
+    description: str = Field("", description="One line about the facility.")
+    site: Site = Field(description="Grid connection, climate and prices.")
+    economics: Economics = Field(default_factory=Economics, description="Cost of capital, lives, building cost, opex.")
+    power: Power = Field(description="Generators, transformers, UPS and distribution.")
+    cooling: Cooling = Field(description="Heat-rejection plants and the hall loops they serve.")
+    network: Network = Field(default_factory=Network, description="Scale-out fabrics.")
+    halls: list[Hall] = Field(min_length=1, description="Data halls.")
+    deployments: list[Deployment] = Field(default_factory=list, description="Racks of GPU systems placed in halls.")
+    workload: Workload = Field(description="Models served, their SLAs and the demand.")
     catalog: CatalogSections = Field(default_factory=CatalogSections, description="Catalog entries added or overridden by this spec.")
 
     _base_catalog: Catalog | None = PrivateAttr(None)

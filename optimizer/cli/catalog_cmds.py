@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 import typer
 
@@ -10,7 +10,7 @@ from optimizer.cli.output import out, print_json, table
 from twin.loader import shipped_catalog
 
 
-class Section(str, Enum):
+class Section(StrEnum):
     all = "all"
     systems = "systems"
     models = "models"
