@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 REF := facility_specs/reference-100mw-gb300.yaml
+PORT ?= 8501
 
 .PHONY: run test bench app lint clean browser
 
@@ -20,9 +21,11 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
 	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null; fi; }
 
+# The main job: check the examples, then open the what-if app on the reference facility.
 run: $(STAMP)
 	$(BIN)/aift validate facility_specs/*.yaml
-	$(BIN)/aift catalog systems
+	@echo "Opening the app on $(REF): http://localhost:$(PORT)"
+	$(BIN)/streamlit run app.py --server.headless true --server.port $(PORT) --browser.gatherUsageStats false -- $(REF)
 
 test: $(STAMP) browser
 	$(BIN)/pytest -q -n 2
@@ -30,8 +33,7 @@ test: $(STAMP) browser
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 
-app: $(STAMP)
-	$(BIN)/streamlit run app.py -- $(REF)
+app: run
 
 lint: $(STAMP)
 	$(BIN)/ruff check twin optimizer tests app.py

@@ -1,0 +1,1 @@
+"""The Streamlit app's pages and components. All computation lives in twin/ and optimizer/."""
