@@ -32,7 +32,7 @@ from twin.units import (
 )
 
 Redundancy = Literal["N", "N+1", "N+2", "2N"]
-ClimatePreset = Literal["hot-dry", "temperate", "cold", "hot-humid"]
+ClimatePreset = Literal["hot-dry", "temperate", "cold", "hot-humid", "tmy:greensboro", "tmy:miami", "tmy:sand-point"]
 
 
 # --- site --------------------------------------------------------------------------------
@@ -41,13 +41,23 @@ ClimatePreset = Literal["hot-dry", "temperate", "cold", "hot-humid"]
 class Climate(Strict):
     """Hourly weather: a named preset, a preset with parameters changed, or a weather file."""
 
-    preset: ClimatePreset = Field("temperate", description="Synthetic climate preset.")
+    preset: ClimatePreset = Field(
+        "temperate", description="Synthetic climate preset, or a real typical year shipped with pvlib (tmy:...)."
+    )
     file: str | None = Field(None, description="EPW or CSV weather file, relative to the spec.")
     mean_c: Celsius | None = Field(None, description="Annual mean dry-bulb, overrides the preset.")
     seasonal_swing_c: Kelvin | None = Field(None, description="Half the summer-winter difference of daily means.")
     daily_swing_c: Kelvin | None = Field(None, description="Half the day-night difference.")
     relative_humidity: Fraction | None = Field(None, description="Mean relative humidity, 0..1.")
     offset_c: float = Field(0.0, ge=-20, le=20, description="Shift every hour by this many K (what-if).")
+
+    @model_validator(mode="after")
+    def _parameters_only_for_synthetic(self) -> Climate:
+        params = [f for f in ("mean_c", "seasonal_swing_c", "daily_swing_c", "relative_humidity") if getattr(self, f) is not None]
+        if params and (self.file is not None or self.preset.startswith("tmy:")):
+            source = "a weather file" if self.file is not None else f"the {self.preset} year"
+            raise ValueError(f"{', '.join(params)} adjust a synthetic climate; they cannot change {source}")
+        return self
 
 
 class TouBand(Strict):
