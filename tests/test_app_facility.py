@@ -49,5 +49,6 @@ def test_broken_upload_shows_errors_never_a_traceback(app):
     assert not app.exception
     assert app.session_state.current == "broken.yaml"
     assert app.text_area(key="editor").value == content.decode()
-    assert app.error and "problem" in app.error[0].value
+    assert app.error
+    assert "problem" in app.error[0].value
     assert any("site.utility_mw" in m.value and "line 2" in m.value for m in app.markdown)
