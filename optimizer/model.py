@@ -1,0 +1,399 @@
+"""The plan MILP: `build_model(problem) -> ConcreteModel`, one `add_<concern>` per constraint group.
+
+Inside the model, money is USD, power kW and tokens millions of output tokens per year
+(Mtok), so the Dinkelbach price reads as USD per million tokens and the objective stays
+well scaled. Every limit of `problem_types.limits` carries a `relax` variable fixed at 0;
+`elastic=True` frees them, which turns the model into the relaxation model of `explain`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from itertools import pairwise
+
+import pyomo.environ as pyo
+
+from optimizer.problem_types import SITE, Conditions, PlanProblem, Stage, System, limits
+
+MTOK = 1e6
+DEMAND_RELAX_WEIGHT = 1e3  # dropping demand is the last resort: the site's limits stretch first
+
+
+def build_model(p: PlanProblem, *, elastic: bool = False) -> pyo.ConcreteModel:
+    """The plan MILP without an objective; the solve strategies set one."""
+    m = pyo.ConcreteModel(name="plan")
+    bounds = rack_bounds(p, elastic)
+    add_sets(m, p, bounds)
+    add_limits(m, p, elastic)
+    add_racks(m, p, bounds)
+    add_cooling_choice(m, bounds)
+    add_network(m, p, bounds)
+    add_utility_envelope(m, p)
+    add_hall_power(m, p, bounds)
+    add_hall_cooling(m, p, bounds)
+    add_site_equipment(m, p, bounds)
+    add_demand(m, p, bounds)
+    add_costs(m, p)
+    add_budget(m, p)
+    return m
+
+
+@dataclass(frozen=True)
+class RackBounds:
+    """Upper bounds on racks: per allowed (hall, system), also the big-M of the cooling choice, and per hall."""
+
+    per_system: dict[tuple[str, str], int]
+    per_hall: dict[str, int]
+
+    def __getitem__(self, key: tuple[str, str]) -> int:
+        return self.per_system[key]
+
+
+def rack_bounds(p: PlanProblem, elastic: bool) -> RackBounds:
+    """Rack bounds from positions and `max_racks`.
+
+    When positions may stretch, the bound becomes what the request could ever use: every
+    existing rack plus enough racks of the slowest capable system for every demand.
+    """
+    stretch = 0
+    if elastic:
+        stretch = sum(n for h in p.halls for n in h.min_racks.values())
+        for d in p.models:
+            rates = [s.rate(d.id) for s in p.systems if s.rate(d.id) > 0]
+            if d.tokens_per_year is not None and rates:
+                stretch += math.ceil(d.tokens_per_year / min(rates))
+    per_system = {
+        (h.id, s.id): min(h.max_racks.get(s.id, math.inf), max(h.positions, stretch)) for h in p.halls for s in p.systems if h.allows(s)
+    }
+    per_hall = {h.id: min(sum(n for (hh, _), n in per_system.items() if hh == h.id), math.inf if elastic else h.positions) for h in p.halls}
+    return RackBounds(per_system, per_hall)
+
+
+def add_sets(m: pyo.ConcreteModel, p: PlanProblem, bounds: RackBounds) -> None:
+    """Halls, systems, models, and the (hall, system, cooling) triples a rack may take."""
+    m.HALLS = pyo.Set(initialize=[h.id for h in p.halls], ordered=True)
+    m.MODELS = pyo.Set(initialize=[d.id for d in p.models], ordered=True)
+    m.FABRICS = pyo.Set(initialize=[f.id for f in p.fabrics], ordered=True)
+    m.HALL_COOLING = pyo.Set(dimen=2, ordered=True, initialize=[(h.id, c) for h in p.halls for c in sorted(h.cooling_options)])
+    m.HALL_SYSTEMS = pyo.Set(dimen=2, ordered=True, initialize=list(bounds.per_system))
+    m.RACK_OPTIONS = pyo.Set(
+        dimen=3,
+        ordered=True,
+        initialize=[
+            (h, s, c)
+            for (h, s) in bounds.per_system
+            for (hc, c) in m.HALL_COOLING
+            if hc == h and (c == "liquid" or not p.system(s).liquid_only)
+        ],
+    )
+    m.SERVES = pyo.Set(
+        dimen=3, ordered=True, initialize=[(h, s, d) for (h, s) in bounds.per_system for d in m.MODELS if p.system(s).rate(d) > 0]
+    )
+
+
+def add_limits(m: pyo.ConcreteModel, p: PlanProblem, elastic: bool) -> None:
+    """One `relax` variable per limit, in the limit's unit (demand in Mtok); 0 unless elastic."""
+    m.LIMITS = pyo.Set(initialize=[lim.key for lim in limits(p)], ordered=True)
+    m.relax = pyo.Var(m.LIMITS, domain=pyo.NonNegativeReals, bounds=(0, None if elastic else 0))
+
+
+def add_racks(m: pyo.ConcreteModel, p: PlanProblem, bounds: RackBounds) -> None:
+    """Integer racks per hall, system and cooling type, within positions and above existing racks."""
+    m.racks = pyo.Var(m.RACK_OPTIONS, domain=pyo.NonNegativeIntegers, bounds=lambda m, h, s, c: (0, bounds[h, s]))
+    m.hall_racks = pyo.Expression(
+        m.HALL_SYSTEMS, rule=lambda m, h, s: sum(m.racks[h, s, c] for (hh, ss, c) in m.RACK_OPTIONS if (hh, ss) == (h, s))
+    )
+
+    @m.Constraint(m.HALLS)
+    def hall_positions_limit(m, h):
+        r"""$\sum_{s,c} r_{h,s,c} \le P_h + \rho^{pos}_h$"""
+        return rack_sum(m, p, lambda s, c: 1, h) <= p.hall(h).positions + m.relax[f"positions:{h}"]
+
+    twins = [(a.id, b.id) for a, b in pairwise(p.halls) if replace(a, id="") == replace(b, id="")]
+
+    @m.Constraint(twins)
+    def identical_halls_filled_in_order(m, a, b):
+        r"""$\sum_{s,c} r_{a,s,c} \ge \sum_{s,c} r_{b,s,c}$ for consecutive identical halls: breaks their symmetry."""
+        return rack_sum(m, p, lambda s, c: 1, a) >= rack_sum(m, p, lambda s, c: 1, b)
+
+    @m.Constraint(m.HALL_SYSTEMS)
+    def existing_racks_kept(m, h, s):
+        r"""$\sum_c r_{h,s,c} \ge R^{min}_{h,s}$"""
+        least = p.hall(h).min_racks.get(s, 0)
+        return m.hall_racks[h, s] >= least if least else pyo.Constraint.Skip
+
+
+def add_cooling_choice(m: pyo.ConcreteModel, bounds: RackBounds) -> None:
+    """One cooling type per hall; racks only of that type (liquid-only systems have no air triple)."""
+    m.cooled = pyo.Var(m.HALL_COOLING, domain=pyo.Binary, bounds=(0, 1))
+
+    @m.Constraint(m.HALLS)
+    def one_cooling_type_per_hall(m, h):
+        r"""$\sum_c y_{h,c} = 1$"""
+        return sum(m.cooled[h, c] for (hh, c) in m.HALL_COOLING if hh == h) == 1
+
+    @m.Constraint(m.RACK_OPTIONS)
+    def racks_only_in_chosen_cooling(m, h, s, c):
+        r"""$r_{h,s,c} \le \bar R_{h,s}\, y_{h,c}$"""
+        return m.racks[h, s, c] <= bounds[h, s] * m.cooled[h, c]
+
+
+def rack_sum(m: pyo.ConcreteModel, p: PlanProblem, coef, hall: str | None = None):
+    r"""$\sum r_{h,s,c}\, coef(s, c)$ over the racks of one hall, or of every hall."""
+    return sum(coef(p.system(s), c) * m.racks[h, s, c] for (h, s, c) in m.RACK_OPTIONS if hall in (None, h))
+
+
+def per_rack(attr: str, load: str):
+    """Coefficient of a rack for `load` (it, liquid_heat, air_heat) from its power figure `attr`.
+
+    A liquid hall sends each system's liquid share to liquid and the rest to air; an air
+    hall takes all of it as air.
+    """
+
+    def coef(s: System, cooling: str) -> float:
+        liquid = s.liquid_share if cooling == "liquid" else 0.0
+        share = {"it": 1.0, "liquid_heat": liquid, "air_heat": 1.0 - liquid}[load]
+        return getattr(s, attr) * share
+
+    return coef
+
+
+def add_network(m: pyo.ConcreteModel, p: PlanProblem, bounds: RackBounds) -> None:
+    """Integer switches per fabric with enough ports for the racks of its halls."""
+    halls_of = {f.id: [h.id for h in p.halls if h.fabric == f.id] for f in p.fabrics}
+    fabric = {f.id: f for f in p.fabrics}
+    max_ports = {f: sum(_hall_max(p, bounds, h, lambda s: s.ports_per_rack) for h in halls_of[f]) for f in halls_of}
+    m.switches = pyo.Var(
+        m.FABRICS,
+        domain=pyo.NonNegativeIntegers,
+        bounds=lambda m, f: (0, math.ceil(max_ports[f] * fabric[f].switch_ports_per_rack_port / fabric[f].switch_ports)),
+    )
+    m.network_kw = pyo.Expression(expr=sum(fabric[f].switch_kw * m.switches[f] for f in m.FABRICS))
+
+    @m.Constraint(m.FABRICS)
+    def switch_ports_cover_rack_ports(m, f):
+        r"""$N^{sw}_f\, k_f \ge \phi_f \sum_{h \in f,s} \pi_s\, r_{h,s}$"""
+        ports = sum(rack_sum(m, p, per_rack("ports_per_rack", "it"), h) for h in halls_of[f])
+        return fabric[f].switch_ports * m.switches[f] >= fabric[f].switch_ports_per_rack_port * ports
+
+
+def rack_facility_kw(s: System, cooling: str, cond: Conditions, attr: str) -> float:
+    r"""One rack's facility power: $p(1+\omega) + p^{liq} c^{liq} + p^{air} c^{air}$ from its power figure `attr`."""
+    return (
+        per_rack(attr, "it")(s, cooling) * (1 + cond.it_overhead_frac)
+        + per_rack(attr, "liquid_heat")(s, cooling) * cond.liquid_cooling_kw_per_kw
+        + per_rack(attr, "air_heat")(s, cooling) * cond.air_cooling_kw_per_kw
+    )
+
+
+def facility_kw(m: pyo.ConcreteModel, p: PlanProblem, cond: Conditions, attr: str):
+    r"""$\sum_{h,s,c} r_{h,s,c}\, f_{s,c} + N (1 + \omega + c^{air})$: the network counts as air-cooled IT."""
+    network = m.network_kw * (1 + cond.it_overhead_frac + cond.air_cooling_kw_per_kw)
+    return rack_sum(m, p, lambda s, c: rack_facility_kw(s, c, cond, attr)) + network
+
+
+def add_utility_envelope(m: pyo.ConcreteModel, p: PlanProblem) -> None:
+    """Facility power at the design (hottest) hour, with cooling at that temperature, within the utility."""
+    m.design_it_kw = pyo.Expression(expr=rack_sum(m, p, per_rack("rack_kw", "it")) + m.network_kw)
+    m.design_facility_kw = pyo.Expression(expr=facility_kw(m, p, p.design_hour, "rack_kw"))
+    m.mean_facility_kw = pyo.Expression(expr=facility_kw(m, p, p.mean_hour, "rack_mean_kw"))
+
+    @m.Constraint()
+    def design_hour_power_within_utility(m):
+        r"""$P^{fac}_{design} \le U + \rho^{util}$"""
+        return m.design_facility_kw <= p.utility_kw + m.relax["utility"]
+
+
+def add_hall_power(m: pyo.ConcreteModel, p: PlanProblem, bounds: RackBounds) -> None:
+    """UPS modules, PDUs and busways per hall, sized with redundancy for the racks' nameplate power."""
+    _add_stages(m, p, bounds, "hall_power", [(h.id, st) for h in p.halls for st in h.stages if st.carries == "it"])
+
+
+def add_hall_cooling(m: pyo.ConcreteModel, p: PlanProblem, bounds: RackBounds) -> None:
+    """CDUs for the heat to liquid and CRAHs for the heat to air, per hall, with redundancy."""
+    _add_stages(m, p, bounds, "hall_cooling", [(h.id, st) for h in p.halls for st in h.stages if st.carries != "it"])
+
+
+def add_site_equipment(m: pyo.ConcreteModel, p: PlanProblem, bounds: RackBounds) -> None:
+    """Transformers, generators and heat-rejection plants shared by every hall."""
+    _add_stages(m, p, bounds, "site_equipment", [(SITE, st) for st in p.site_stages])
+
+
+STAGE_BLOCKS = ("hall_power", "hall_cooling", "site_equipment")
+
+
+def _add_stages(m: pyo.ConcreteModel, p: PlanProblem, bounds: RackBounds, name: str, stages: list[tuple[str, Stage]]) -> None:
+    """A block of stages: one option chosen per stage, integer usable units covering the stage's load.
+
+    Installed units are usable units times 2 under 2N, plus the spare units of N+k when
+    the option is chosen, so an unused stage costs nothing.
+    """
+    b = pyo.Block()
+    m.add_component(name, b)
+    option = {(scope, st.id, o.id): o for scope, st in stages for o in st.options}
+    stage = {(scope, st.id): st for scope, st in stages}
+    most = {
+        k: max(
+            math.ceil(_max_load_kw(m, p, bounds, k[0], stage[k[:2]].carries) / o.unit_kw),
+            0 if o.installed is None else o.usable_units(o.installed),
+        )
+        for k, o in option.items()
+    }
+    b.STAGES = pyo.Set(dimen=2, ordered=True, initialize=list(stage))
+    b.OPTIONS = pyo.Set(dimen=3, ordered=True, initialize=list(option))
+
+    def unit_bounds(b, *k):
+        o = option[k]
+        return (0, most[k]) if o.installed is None else (o.usable_units(o.installed),) * 2
+
+    def choice_bounds(b, *k):
+        return (0, 1) if option[k].installed is None else (1, 1)
+
+    b.usable_units = pyo.Var(b.OPTIONS, domain=pyo.NonNegativeIntegers, bounds=unit_bounds)
+    b.chosen = pyo.Var(b.OPTIONS, domain=pyo.Binary, bounds=choice_bounds)
+    b.installed_units = pyo.Expression(
+        b.OPTIONS, rule=lambda b, *k: option[k].units_per_usable * b.usable_units[k] + option[k].spare_units * b.chosen[k]
+    )
+    b.capex_usd = pyo.Expression(expr=sum(option[k].capex_usd * b.installed_units[k] for k in b.OPTIONS))
+    b.annual_usd = pyo.Expression(expr=sum(option[k].annual_usd * b.installed_units[k] for k in b.OPTIONS))
+    b.load_kw = pyo.Expression(b.STAGES, rule=lambda b, scope, st: stage_load_kw(m, p, scope, stage[scope, st].carries))
+
+    @b.Constraint(b.STAGES)
+    def one_option_per_stage(b, scope, st):
+        r"""$\sum_o z_{g,o} \le 1$"""
+        return sum(b.chosen[k] for k in b.OPTIONS if k[:2] == (scope, st)) <= 1
+
+    @b.Constraint(b.OPTIONS)
+    def units_only_of_chosen_option(b, *k):
+        r"""$u_{g,o} \le \bar u_{g,o}\, z_{g,o}$"""
+        return b.usable_units[k] <= most[k] * b.chosen[k]
+
+    @b.Constraint(b.STAGES)
+    def capacity_covers_load(b, scope, st):
+        r"""$\sum_o C_o\, u_{g,o} + \rho^{cap}_g \ge L_g$ (the relaxation only on stages built as they stand)"""
+        relax = m.relax[f"capacity:{scope}/{st}"] if stage[scope, st].fixed else 0
+        return sum(option[k].unit_kw * b.usable_units[k] for k in b.OPTIONS if k[:2] == (scope, st)) + relax >= b.load_kw[scope, st]
+
+
+def stage_load_kw(m: pyo.ConcreteModel, p: PlanProblem, scope: str, carries: str):
+    """The load a stage carries: nameplate IT or heat of its hall or of the site, or design-hour facility power."""
+    if carries == "facility":
+        return m.design_facility_kw
+    racks = rack_sum(m, p, per_rack("rack_max_kw", carries), None if scope == SITE else scope)
+    return racks + m.network_kw if scope == SITE and carries != "liquid_heat" else racks
+
+
+def _hall_max(p: PlanProblem, bounds: RackBounds, hall: str, per_rack_figure) -> float:
+    """An upper bound on a per-rack figure summed over a hall's racks."""
+    figures = [per_rack_figure(p.system(s)) for (h, s) in bounds.per_system if h == hall]
+    return bounds.per_hall[hall] * max(figures, default=0.0)
+
+
+def _max_load_kw(m: pyo.ConcreteModel, p: PlanProblem, bounds: RackBounds, scope: str, carries: str) -> float:
+    """An upper bound on a stage's load, for the big-M of its unit counts."""
+    halls = [h.id for h in p.halls] if scope == SITE else [scope]
+    it = sum(_hall_max(p, bounds, h, lambda s: s.rack_max_kw) for h in halls)
+    network = sum(f.switch_kw * m.switches[f.id].ub for f in p.fabrics) if scope == SITE else 0.0
+    if carries != "facility":
+        return it + network
+    c = p.design_hour
+    return (it + network) * (1 + c.it_overhead_frac + max(c.liquid_cooling_kw_per_kw, c.air_cooling_kw_per_kw))
+
+
+def add_demand(m: pyo.ConcreteModel, p: PlanProblem, bounds: RackBounds) -> None:
+    """Racks serving each model (continuous), at most the racks installed; demand and mix floors."""
+    m.serving = pyo.Var(m.SERVES, domain=pyo.NonNegativeReals, bounds=lambda m, h, s, d: (0, bounds[h, s]))
+    m.tokens_mtok = pyo.Expression(
+        m.MODELS, rule=lambda m, d: sum(p.system(s).rate(d) / MTOK * m.serving[h, s, dd] for (h, s, dd) in m.SERVES if dd == d)
+    )
+    m.total_tokens_mtok = pyo.Expression(expr=sum(m.tokens_mtok[d] for d in m.MODELS))
+    demand = {d.id: d for d in p.models}
+
+    @m.Constraint(m.HALL_SYSTEMS)
+    def racks_serve_at_most_installed(m, h, s):
+        r"""$\sum_k x_{h,s,k} \le \sum_c r_{h,s,c}$"""
+        return sum(m.serving[h, s, d] for (hh, ss, d) in m.SERVES if (hh, ss) == (h, s)) <= m.hall_racks[h, s]
+
+    @m.Constraint(m.MODELS)
+    def demand_met(m, d):
+        r"""$\sum_{h,s} \tau_{s,k}\, x_{h,s,k} + \rho^{dem}_k \ge D_k$"""
+        need = demand[d].tokens_per_year
+        return pyo.Constraint.Skip if need is None else m.tokens_mtok[d] + m.relax[f"demand:{d}"] >= need / MTOK
+
+    @m.Constraint(m.MODELS)
+    def token_share_met(m, d):
+        r"""$T_k \ge \sigma_k \sum_j T_j$"""
+        share = demand[d].min_token_share
+        return m.tokens_mtok[d] >= share * m.total_tokens_mtok if share else pyo.Constraint.Skip
+
+
+def add_costs(m: pyo.ConcreteModel, p: PlanProblem) -> None:
+    """Capex, and the annual cost: annualized capex and fixed opex, energy, demand charges, fixed costs."""
+    fabric = {f.id: f for f in p.fabrics}
+    blocks = [getattr(m, name) for name in STAGE_BLOCKS]
+    m.capex_usd = pyo.Expression(
+        expr=rack_sum(m, p, lambda s, c: s.rack_capex_usd)
+        + sum(b.capex_usd for b in blocks)
+        + sum(fabric[f].switch_capex_usd * m.switches[f] for f in m.FABRICS)
+    )
+    m.annual_cost_usd = pyo.Expression(
+        expr=p.fixed_annual_usd
+        + rack_sum(m, p, lambda s, c: s.rack_annual_usd)
+        + sum(b.annual_usd for b in blocks)
+        + sum(fabric[f].switch_annual_usd * m.switches[f] for f in m.FABRICS)
+        + p.energy_usd_per_kw_year * m.mean_facility_kw
+        + p.demand_charge_usd_per_kw_year * m.design_facility_kw
+    )
+
+
+def add_budget(m: pyo.ConcreteModel, p: PlanProblem) -> None:
+    """Capex within the budget, when there is one."""
+
+    @m.Constraint()
+    def capex_within_budget(m):
+        r"""$K \le B + \rho^{bud}$"""
+        return pyo.Constraint.Skip if p.capex_budget_usd is None else m.capex_usd <= p.capex_budget_usd + m.relax["budget"]
+
+
+# --- objectives --------------------------------------------------------------------------
+
+
+def _set_objective(m: pyo.ConcreteModel, expr, sense) -> None:
+    if hasattr(m, "objective"):
+        m.del_component("objective")
+    m.objective = pyo.Objective(expr=expr, sense=sense)
+
+
+def minimize_cost(m: pyo.ConcreteModel) -> None:
+    r"""$\min C$ (USD/year)."""
+    _set_objective(m, m.annual_cost_usd, pyo.minimize)
+
+
+def maximize_tokens(m: pyo.ConcreteModel) -> None:
+    r"""$\max T$ (Mtok/year)."""
+    _set_objective(m, m.total_tokens_mtok, pyo.maximize)
+
+
+def minimize_cost_less_token_value(m: pyo.ConcreteModel, price_usd_per_mtok: float) -> None:
+    r"""Dinkelbach's parametric problem $\min C - \lambda T$ at the price $\lambda$ of a million tokens."""
+    if not hasattr(m, "token_price"):
+        m.token_price = pyo.Param(mutable=True, initialize=0.0, domain=pyo.NonNegativeReals)
+        _set_objective(m, m.annual_cost_usd - m.token_price * m.total_tokens_mtok, pyo.minimize)
+    m.token_price.set_value(price_usd_per_mtok)
+
+
+def minimize_relaxation(m: pyo.ConcreteModel, p: PlanProblem) -> None:
+    r"""$\min \sum_\ell w_\ell \rho_\ell / V_\ell$: the smallest stretch of the limits, each relative to its size."""
+    weight = {lim.key: (DEMAND_RELAX_WEIGHT * MTOK if lim.kind == "demand" else 1.0) / max(lim.value, 1e-9) for lim in limits(p)}
+    _set_objective(m, sum(weight[k] * m.relax[k] for k in m.LIMITS), pyo.minimize)
+
+
+def hold_cost(m: pyo.ConcreteModel, usd: float, give: float) -> None:
+    """Keep the annual cost within a relative `give` of a first pass's optimum while a second objective breaks ties."""
+    m.cost_held_at_optimum = pyo.Constraint(expr=m.annual_cost_usd <= usd * (1 + give))
+
+
+def hold_tokens(m: pyo.ConcreteModel, mtok: float, give: float) -> None:
+    """Keep the tokens within a relative `give` of a first pass's optimum while a second objective breaks ties."""
+    m.tokens_held_at_optimum = pyo.Constraint(expr=m.total_tokens_mtok >= mtok * (1 - give))

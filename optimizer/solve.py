@@ -1,0 +1,173 @@
+r"""Solving a plan problem: the one place that calls HiGHS, and one strategy per objective.
+
+`solve_model` loads values into the model only when HiGHS ends with a plan (optimal
+within the gap, or a time limit with an incumbent); otherwise it raises, so a model is
+never left half-loaded. Cost per token is a ratio; Dinkelbach's method solves it exactly
+as a short sequence of MILPs $\min C - \lambda T$, each step lowering $\lambda$ to the
+ratio of the plan just found, until no plan beats the current ratio.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+
+import pyomo.environ as pyo
+from pyomo.contrib.solver.common.factory import SolverFactory
+from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition
+
+from optimizer.model import build_model, hold_cost, hold_tokens, maximize_tokens, minimize_cost, minimize_cost_less_token_value
+from optimizer.problem_types import PlanProblem
+from optimizer.solution import DinkelbachStep, Solution, Status, read_solution
+
+MAX_DINKELBACH_STEPS = 30
+
+
+class SolveError(RuntimeError):
+    """HiGHS stopped without a plan (time limit before any incumbent, numerical trouble)."""
+
+
+class Infeasible(SolveError):
+    """No plan meets every constraint; `relaxations` (from `explain`) say what would make one."""
+
+    def __init__(self, reason: str, relaxations: tuple = ()):
+        super().__init__(reason)
+        self.reason = reason
+        self.relaxations = relaxations
+
+
+@dataclass(frozen=True)
+class MilpResult:
+    """How one MILP ended; its values are loaded in the model."""
+
+    status: Status
+    objective: float
+    bound: float
+    solve_time_s: float
+
+    def gap(self, scale: float | None = None) -> float:
+        """Proven gap between incumbent and bound, relative to `scale` (default: the incumbent)."""
+        ref = abs(self.objective if scale is None else scale)
+        return abs(self.objective - self.bound) / ref if ref > 1e-9 else abs(self.objective - self.bound)
+
+
+def solve_model(m: pyo.ConcreteModel, *, time_limit_s: float, rel_gap: float, abs_gap: float | None = None) -> MilpResult:
+    """Solve `m` with HiGHS; load its values only if it ends with a plan.
+
+    Raises:
+        Infeasible: HiGHS proved that no point meets every constraint.
+        SolveError: HiGHS stopped without a plan for any other reason.
+    """
+    result = SolverFactory("highs").solve(
+        m,
+        load_solutions=False,
+        raise_exception_on_nonoptimal_result=False,
+        time_limit=max(time_limit_s, 0.01),
+        rel_gap=rel_gap,
+        abs_gap=abs_gap,
+    )
+    ended, found = result.termination_condition, result.solution_status in (SolutionStatus.feasible, SolutionStatus.optimal)
+    if ended in (TerminationCondition.provenInfeasible, TerminationCondition.infeasibleOrUnbounded):
+        raise Infeasible("HiGHS proved that no plan meets every constraint")
+    if found and ended == TerminationCondition.convergenceCriteriaSatisfied:
+        status: Status = "optimal"
+    elif found and ended in (TerminationCondition.maxTimeLimit, TerminationCondition.iterationLimit):
+        status = "time-limit"
+    else:
+        raise SolveError(f"HiGHS stopped without a plan ({ended.name})")
+    result.solution_loader.load_vars()
+    return MilpResult(status, result.incumbent_objective, result.objective_bound, result.timing_info.wall_time)
+
+
+def solve(p: PlanProblem, *, time_limit_s: float = 60.0, rel_gap: float = 1e-4) -> Solution:
+    """The best plan for `p.objective`, within `time_limit_s` over all the MILPs it takes.
+
+    Raises:
+        Infeasible: no plan meets every constraint (see `explain.explain_infeasible`).
+        SolveError: the time ran out before any plan was found.
+    """
+    deadline = time.monotonic() + time_limit_s
+    strategy = {"min-cost": _min_cost, "max-tokens": _max_tokens, "cost-per-token": _min_cost_per_token}[p.objective]
+    return strategy(p, deadline, rel_gap)
+
+
+def _left(deadline: float) -> float:
+    return deadline - time.monotonic()
+
+
+def _lexicographic(p: PlanProblem, deadline: float, rel_gap: float, first, hold, second, value) -> Solution:
+    """Optimize `first`, then break its ties with `second` among plans within `rel_gap` of the first optimum.
+
+    Holding the first objective within its own gap keeps the tie-break as easy as the
+    first pass; the reported gap is measured from the first pass's bound to the final
+    plan. If the tie-break fails, the first pass's plan, still loaded, stands.
+    `value(solution)` is the objective in its reported unit.
+    """
+    m = build_model(p)
+    first(m)
+    primary = m.objective.expr
+    best = solve_model(m, time_limit_s=_left(deadline), rel_gap=rel_gap)
+    hold(m, best.objective, rel_gap)
+    second(m)
+    try:
+        tie_s = solve_model(m, time_limit_s=_left(deadline), rel_gap=rel_gap).solve_time_s
+    except SolveError:
+        tie_s = 0.0
+    plan = _snapshot(m, p)
+    gap = replace(best, objective=pyo.value(primary)).gap()
+    return replace(plan, status=best.status, objective_value=value(plan), mip_gap=gap, solve_time_s=best.solve_time_s + tie_s)
+
+
+def _min_cost(p: PlanProblem, deadline: float, rel_gap: float) -> Solution:
+    """Least annual cost meeting the demand; among equals, the most tokens."""
+    return _lexicographic(p, deadline, rel_gap, minimize_cost, hold_cost, maximize_tokens, lambda s: s.annual_cost_usd)
+
+
+def _max_tokens(p: PlanProblem, deadline: float, rel_gap: float) -> Solution:
+    """Most tokens within the limits; among equals, the least cost."""
+    return _lexicographic(p, deadline, rel_gap, maximize_tokens, hold_tokens, minimize_cost, lambda s: s.tokens_per_year)
+
+
+def _min_cost_per_token(p: PlanProblem, deadline: float, rel_gap: float) -> Solution:
+    r"""Dinkelbach: start from the most-tokens plan, then $\lambda_{k+1} = C(x_k)/T(x_k)$ until $F(\lambda_k) \approx 0$.
+
+    Each step's MILP stops at an absolute gap of `rel_gap` times the best plan's annual
+    cost, since F is near 0 at the end and a relative gap of F is meaningless.
+    """
+    m = build_model(p)
+    maximize_tokens(m)
+    start = solve_model(m, time_limit_s=_left(deadline), rel_gap=rel_gap)
+    best = _snapshot(m, p)
+    if best.tokens_per_year <= 0:
+        raise Infeasible("no plan within the limits produces any tokens")
+    status, steps, total_s = start.status, [], start.solve_time_s
+    for _ in range(MAX_DINKELBACH_STEPS):
+        price = best.cost_per_mtok_usd
+        minimize_cost_less_token_value(m, price)
+        tolerance = max(rel_gap * best.annual_cost_usd, 1e-6)
+        step = solve_model(m, time_limit_s=_left(deadline), rel_gap=rel_gap, abs_gap=tolerance)
+        steps.append(DinkelbachStep(price, step.objective, step.solve_time_s, step.gap(scale=best.annual_cost_usd)))
+        total_s += step.solve_time_s
+        found = _snapshot(m, p)
+        if found.tokens_per_year > 0 and found.cost_per_mtok_usd < best.cost_per_mtok_usd:
+            best = found
+        if step.status != "optimal":
+            status = step.status
+            break
+        if step.objective >= -tolerance:
+            break
+    else:
+        status = "time-limit"
+    return replace(
+        best,
+        status=status,
+        objective_value=best.cost_per_mtok_usd,
+        mip_gap=steps[-1].mip_gap,
+        solve_time_s=total_s,
+        steps=tuple(steps),
+    )
+
+
+def _snapshot(m: pyo.ConcreteModel, p: PlanProblem) -> Solution:
+    """The loaded plan; the run's figures are filled in when the strategy ends."""
+    return read_solution(m, p, objective=p.objective, status="optimal", objective_value=0.0, mip_gap=0.0, solve_time_s=0.0)
