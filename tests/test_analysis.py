@@ -121,7 +121,8 @@ def test_pilot_transformer_is_backed_by_its_generator():
 
 
 def test_reference_power_chain_is_fault_tolerant():
-    g = build_graph(load_spec(REFERENCE))
+    spec = load_spec(REFERENCE)
+    g = build_graph(spec)
     spofs = single_points_of_failure(g)
     power = nx.subgraph_view(g, filter_edge=lambda u, v: g.edges[u, v]["layer"] == "power")
     racks = [n for n, k in g.nodes(data="kind") if k == "racks"]
@@ -130,12 +131,18 @@ def test_reference_power_chain_is_fault_tolerant():
     assert min(s.units_to_fail for s in spofs) >= 2  # no single unit takes racks down
     # The warm-water plant is every CDU loop's only plant, the chilled-water plant every CRAH
     # loop's, and tx-mech the only power of both: those take the whole facility. Each hall's
-    # CDU and CRAH loops are its only ones: they take one hall of 140 racks.
+    # CDU and CRAH loops are its only ones: they take that hall's racks.
+    total = sum(d.racks for d in spec.deployments)
     whole = {"plant:warm-water", "plant:chilled-water", "tx:tx-mech"}
-    assert {s.node for s in spofs if s.racks == 560} == whole
+    assert {s.node for s in spofs if s.racks == total} == whole
+    system = spec.cat.systems["gb300-nvl72"]
     for s in spofs:
         if s.node not in whole:
-            assert (s.racks, s.gpus, s.it_mw, s.capacity_share) == (140, 140 * 72, pytest.approx(140 * 140 / 1000), pytest.approx(0.25))
+            hall = spec.hall(s.node.split(":")[1].split("-")[-1].replace("h", "hall-"))
+            hall_racks = sum(d.racks for d in spec.deployments if d.hall == hall.id)
+            assert (s.racks, s.gpus, s.it_mw, s.capacity_share) == (
+                hall_racks, hall_racks * system.rack_gpus, pytest.approx(hall_racks * system.rack_max_kw / 1000), pytest.approx(hall_racks / total)
+            )
 
 
 def test_retrofit_rebuilt_hall_depends_on_the_legacy_transformer():

@@ -30,7 +30,7 @@ def test_each_example_loads_and_validates(app, path):
 
 def test_broken_edit_shows_located_error_and_keeps_the_edit(app):
     text = app.text_area(key="editor").value
-    broken = text.replace("racks: 140}", "racks: 150}", 1)
+    broken = text.replace("racks: 136}", "racks: 150}", 1)
     line = next(i + 1 for i, s in enumerate(broken.splitlines()) if s.startswith("  - {id: hall-1"))
     app.text_area(key="editor").set_value(broken).run()
     assert not app.exception

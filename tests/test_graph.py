@@ -7,7 +7,7 @@ import json
 import networkx as nx
 import pytest
 
-from tests.conftest import EXAMPLES, REFERENCE
+from tests.conftest import EXAMPLES, RETROFIT
 from tests.twin_support import TWO_N, facility
 from twin.graph import build_graph, node_ids, to_graphml, to_node_link_json
 from twin.loader import load_spec
@@ -88,12 +88,12 @@ deployments:
 
 
 def test_network_tiers_link_down_to_the_racks():
-    g = build_graph(load_spec(REFERENCE))
-    assert g.has_edge("switch:compute/core", "switch:compute/spine")
-    assert g.has_edge("switch:compute/spine", "switch:compute/leaf")
+    g = build_graph(load_spec(RETROFIT))  # one 3-tier fabric serves both halls
+    assert g.has_edge("switch:ndr/core", "switch:ndr/spine")
+    assert g.has_edge("switch:ndr/spine", "switch:ndr/leaf")
     racks = [n for n, k in g.nodes(data="kind") if k == "racks"]
-    assert {v for _, v in g.out_edges("switch:compute/leaf")} == set(racks)
-    assert all(d["layer"] == "network" for *_, d in g.in_edges("switch:compute/leaf", data=True))
+    assert {v for _, v in g.out_edges("switch:ndr/leaf")} == set(racks)
+    assert all(d["layer"] == "network" for *_, d in g.in_edges("switch:ndr/leaf", data=True))
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
