@@ -3,13 +3,19 @@
 Run: `make run` (the reference facility), or `streamlit run app.py -- SPEC.yaml`.
 """
 
+from pathlib import Path
+
 import streamlit as st
 
-from ui import facility, state
+from ui import state
+
+PAGES = Path(__file__).resolve().parent / "ui" / "pages"
 
 st.set_page_config(page_title="AI Factory Twin", layout="wide")
 state.init()
-pages = [
-    st.Page(facility.page, title="Facility", url_path="facility", default=True),
-]
-st.navigation(pages).run()
+state.example_picker()
+st.navigation([
+    st.Page(PAGES / "whatif.py", title="What-if", url_path="whatif", default=True),
+    st.Page(PAGES / "facility.py", title="Facility", url_path="facility"),
+    st.Page(PAGES / "compare.py", title="Compare", url_path="compare"),
+]).run()

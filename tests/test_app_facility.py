@@ -10,7 +10,8 @@ from tests.conftest import EXAMPLES, ROOT
 
 @pytest.fixture
 def app() -> AppTest:
-    return AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    return at.switch_page("ui/pages/facility.py").run()
 
 
 def test_opens_on_the_reference_facility(app):

@@ -84,7 +84,8 @@ class ModelEntry(Sourced):
     hidden_size: PosInt
     attention: Literal["gqa", "mla"] = "gqa"
     kv_heads: PosInt | None = Field(None, description="KV heads (GQA).")
-    head_dim: PosInt | None = Field(None, description="Head dimension (GQA).")
+    head_dim: PosInt | None = Field(None, description="Head dimension (GQA); for MLA the per-head dimension before compression.")
+    attention_heads: PosInt | None = Field(None, description="Query heads (default: hidden_size / head_dim); sets attention FLOPs.")
     kv_lora_dim: PosInt | None = Field(None, description="Compressed KV width per token per layer (MLA), incl. rope part.")
     experts: PosInt | None = Field(None, description="Routed experts per MoE layer (None for dense).")
     experts_per_token: PosInt | None = Field(None, description="Routed experts active per token.")

@@ -12,11 +12,6 @@ def _on_edit() -> None:
     ss.drafts[ss.current] = ss.editor
 
 
-def _on_example() -> None:
-    name = st.session_state.example
-    state.open_draft(name, state.EXAMPLES[name].read_text(encoding="utf-8"))
-
-
 def _on_draft() -> None:
     state.open_draft(st.session_state.draft_pick)
 
@@ -38,8 +33,7 @@ def page() -> None:
     st.title("Facility")
     left, right = st.columns([2, 3])
     with left:
-        st.selectbox("Open an example", list(state.EXAMPLES), index=None, key="example", on_change=_on_example, placeholder="choose an example facility")
-        upload = st.file_uploader("…or upload a spec", type=["yaml", "yml"], key="upload")
+        upload = st.file_uploader("Upload a spec (or pick an example in the sidebar)", type=["yaml", "yml"], key="upload")
         if upload is not None and upload.name not in ss.drafts:
             try:
                 state.open_draft(upload.name, upload.getvalue().decode("utf-8"))

@@ -5,11 +5,14 @@ Keys in `st.session_state`:
 - `current`: name of the draft shown in the editor.
 - `editor`: the editor widget's text (mirrors `drafts[current]`).
 - `baseline`: {"name", "kpis"} — the result the what-if page compares against.
-- `scenarios`: saved what-if scenarios [{"name", "overrides", "kpis"}].
+
+Saved scenarios go to the results store (the runs folder, `$AIFT_RUNS` or `./runs`),
+where `aift runs` sees them too.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -22,6 +25,11 @@ from twin.spec import Spec
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = {p.name: p for p in sorted((ROOT / "facility_specs").glob("*.yaml"))}
 DEFAULT = "reference-100mw-gb300.yaml"
+
+
+def runs_dir() -> Path:
+    """The results store the app saves to and compares from."""
+    return Path(os.environ.get("AIFT_RUNS", "runs"))
 
 
 def initial_spec_path() -> Path:
@@ -37,7 +45,17 @@ def init() -> None:
         path = initial_spec_path()
         ss.drafts = {path.name: path.read_text(encoding="utf-8")}
         ss.current = path.name
-    ss.setdefault("scenarios", [])
+
+
+def _on_example() -> None:
+    name = st.session_state.example
+    open_draft(name, EXAMPLES[name].read_text(encoding="utf-8"))
+
+
+def example_picker() -> None:
+    """The sidebar's facility picker, on every page."""
+    st.sidebar.selectbox("Facility", list(EXAMPLES), index=None, key="example", on_change=_on_example,
+                         placeholder=f"showing {st.session_state.current}")
 
 
 def open_draft(name: str, text: str | None = None) -> None:

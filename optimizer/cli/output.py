@@ -18,7 +18,8 @@ from twin.errors import SpecError
 
 EXIT_OK, EXIT_BUG, EXIT_INPUT, EXIT_INFEASIBLE = 0, 1, 2, 3
 
-out = Console(soft_wrap=True)
+# Piped output (CI logs, files) gets a wide console instead of rich's 80-column default.
+out = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, soft_wrap=True)
 
 
@@ -107,6 +108,8 @@ def fmt(v: Any) -> str:
             return f"{v:,.1f}"
         if a >= 1:
             return f"{v:.3g}" if a < 10 else f"{v:.1f}"
+        if 0.99 <= a < 1:  # availabilities: the nines are the information
+            return f"{v:.6f}".rstrip("0")
         return f"{v:.3g}"
     return str(v)
 

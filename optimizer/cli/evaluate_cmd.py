@@ -1,0 +1,69 @@
+"""`aift evaluate`: one analytic year of a facility — power, PUE, tokens and cost per token."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from optimizer.cli.output import InputError, out, print_json, table, write_atomic
+from twin.evaluate import Evaluation, evaluate
+from twin.loader import load_spec
+from twin.perf import PerfError
+
+KPI_LABELS = {
+    "output_tokens_per_s": "throughput (output tok/s, at SLA)",
+    "tokens_per_joule": "tokens per joule (facility)",
+    "tokens_per_s_per_mw": "tokens/s per facility MW",
+    "cost_per_million_tokens_usd": "cost per million tokens (USD)",
+    "pue": "PUE (annual)",
+    "availability": "availability (capacity-weighted)",
+    "utilization": "GPU utilization",
+    "it_power_mw": "IT power, mean (MW)",
+    "facility_power_mw": "facility power, mean (MW)",
+    "peak_facility_power_mw": "facility power, peak (MW)",
+    "energy_mwh": "energy (MWh/yr)",
+    "capped_hours": "hours capped by the interconnect",
+    "tokens_lost_to_cap": "tokens lost to the power cap",
+    "tokens_lost_to_failures": "tokens lost to failures",
+    "annual_cost_usd": "annual cost (USD)",
+    "capex_usd": "capex (USD)",
+    "water_m3": "water (m3/yr)",
+    "co2_t": "CO2 (t/yr)",
+}
+
+
+def run_evaluate(spec_path: Path) -> Evaluation:
+    """Load and evaluate; a workload the hardware cannot serve is bad input (exit 2)."""
+    spec = load_spec(spec_path)
+    try:
+        return evaluate(spec)
+    except PerfError as exc:
+        raise InputError(f"{spec_path}: {exc}") from None
+
+
+def evaluate_cmd(
+    spec_path: Path = typer.Argument(..., help="Facility spec YAML.", metavar="SPEC"),
+    as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
+    hourly: Path | None = typer.Option(None, "--hourly", help="Write the 8760 hourly values to this CSV file."),
+) -> None:
+    """KPIs and the cost breakdown of one analytic year (8760 hours)."""
+    result = run_evaluate(spec_path)
+    if hourly is not None:
+        if hourly.resolve() == spec_path.resolve():
+            raise InputError(f"--hourly {hourly} would overwrite the spec")
+        write_atomic(hourly, result.hourly.to_csv(index=False))
+    if as_json:
+        print_json(result.to_json())
+        return
+    out.print(table("KPIs", ["figure", "value"], [[label, result.kpis[k]] for k, label in KPI_LABELS.items()]))
+    rows = [[m["model"], ", ".join(m["systems"]), m["gpus"], m["output_tokens_per_s"], m["tokens_per_s_per_gpu"], m["tokens_per_s_per_user"], m["ttft_s"]]
+            for m in result.models]
+    out.print(table("Models", ["model", "systems", "GPUs", "output tok/s", "tok/s/GPU", "tok/s/user", "TTFT s"], rows))
+    total = sum(result.cost_breakdown_usd.values())
+    rows = [[k, v, v / total if total else 0.0] for k, v in sorted(result.cost_breakdown_usd.items(), key=lambda kv: -kv[1]) if v]
+    out.print(table("Annual cost breakdown (USD/yr)", ["category", "USD/yr", "share"], rows))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("evaluate")(evaluate_cmd)

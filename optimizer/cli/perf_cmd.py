@@ -1,0 +1,127 @@
+"""`aift perf`: the token production model's operating point and frontier, or all systems compared."""
+
+from __future__ import annotations
+
+import difflib
+
+import typer
+from pydantic import ValidationError
+
+from optimizer.cli.output import InputError, out, print_json, table
+from twin.loader import shipped_catalog
+from twin.perf import OperatingPoint, PerfError, operating_point
+from twin.perf.compare import compare_systems
+from twin.spec import Serving, Sla, WorkloadModel
+
+_WM, _SLA = WorkloadModel.model_fields, Sla.model_fields
+
+
+def perf(
+    system: str | None = typer.Option(None, "--system", help="Catalog system id (not needed with --compare)."),
+    model: str = typer.Option(..., "--model", help="Catalog model id."),
+    precision: str = typer.Option(_WM["precision"].default, "--precision", help="Weight precision: bf16, fp8 or fp4."),
+    isl: int = typer.Option(_WM["isl"].default, "--isl", help="Input tokens per request."),
+    osl: int = typer.Option(_WM["osl"].default, "--osl", help="Output tokens per request."),
+    min_interactivity: float = typer.Option(_SLA["min_tokens_per_s_per_user"].default, "--min-interactivity",
+                                            help="SLA: minimum output tokens/s per user."),
+    max_ttft: float = typer.Option(_SLA["max_ttft_s"].default, "--max-ttft", help="SLA: maximum time to first token, s."),
+    disaggregated: bool = typer.Option(False, "--disaggregated/--aggregated", help="Separate prefill and decode GPUs."),
+    wide_ep: bool = typer.Option(True, "--wide-ep/--no-wide-ep", help="MoE: expert parallelism across the NVLink domain and beyond."),
+    speculative: float | None = typer.Option(None, "--speculative", help="Speculative decoding with this many accepted tokens per step."),
+    max_gpus: int | None = typer.Option(None, "--max-gpus-per-replica", min=1, help="Largest replica to consider."),
+    compare: bool = typer.Option(False, "--compare", help="Every system for this model at this SLA, against --baseline."),
+    baseline: str = typer.Option("hgx-h100", "--baseline", help="System the --compare ratios are relative to."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
+) -> None:
+    """Output tokens/s per GPU at the SLA, with the throughput-interactivity frontier it lies on."""
+    cat = shipped_catalog()
+    _known("model", model, cat.models)
+    try:
+        wm = WorkloadModel(
+            model=model, precision=precision, isl=isl, osl=osl,
+            sla=Sla(min_tokens_per_s_per_user=min_interactivity, max_ttft_s=max_ttft),
+            serving=Serving(disaggregated=disaggregated, wide_ep=wide_ep, speculative=speculative is not None,
+                            accepted_tokens_per_step=speculative or 1.0),
+        )
+    except ValidationError as exc:
+        raise InputError("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())) from None
+    if compare:
+        _known("system", baseline, cat.systems)
+        _compare(cat, wm, baseline, max_gpus, as_json)
+        return
+    if system is None:
+        raise InputError("give --system ID, or --compare for every system")
+    _known("system", system, cat.systems)
+    try:
+        op = operating_point(cat.systems[system], cat.models[model], wm, max_gpus=max_gpus)
+    except PerfError as exc:
+        raise InputError(str(exc)) from None
+    if as_json:
+        print_json({"system": system, "model": model, "workload": wm.model_dump(mode="json"), **op.as_json()})
+        return
+    _show(system, wm, op)
+
+
+def _known(kind: str, key: str, entries: dict) -> None:
+    if key not in entries:
+        near = difflib.get_close_matches(key, list(entries), n=1)
+        hint = f" (did you mean {near[0]}?)" if near else f"; known: {', '.join(entries)}"
+        raise InputError(f"unknown {kind} {key!r}{hint}")
+
+
+def _sla_text(wm: WorkloadModel) -> str:
+    s = wm.sla
+    return f"ISL {wm.isl}, OSL {wm.osl}, SLA >= {s.min_tokens_per_s_per_user:g} tok/s/user and TTFT <= {s.max_ttft_s:g} s"
+
+
+def _show(system: str, wm: WorkloadModel, op: OperatingPoint) -> None:
+    rows = [
+        ["output tokens/s per GPU", op.tokens_per_s_per_gpu],
+        ["input+output tokens/s per GPU", op.total_tokens_per_s_per_gpu],
+        ["tokens/s per user", op.tokens_per_s_per_user],
+        ["TTFT s", op.ttft_s],
+        ["sequences in flight per replica", op.batch_size],
+        ["GPUs per replica (+ prefill GPUs)", f"{op.gpus_per_replica} + {op.prefill_gpus_per_replica:.1f}"
+         if op.prefill_gpus_per_replica else str(op.gpus_per_replica)],
+        ["layout", op.layout],
+        ["system power kW", op.system_power_kw],
+        ["tokens per joule", op.tokens_per_joule],
+        ["method", op.method],
+    ]
+    out.print(table(f"{wm.model} on {system} ({wm.precision}; {_sla_text(wm)})", ["operating point", "value"], rows))
+    out.print(table("Frontier (throughput per GPU against interactivity)",
+                    ["tok/s/user", "out tok/s/GPU", "total tok/s/GPU", "in flight", "GPUs", "layout", "TTFT s", "kW", "tok/J"],
+                    [[p.tokens_per_s_per_user, p.tokens_per_s_per_gpu, p.total_tokens_per_s_per_gpu, p.batch_size,
+                      p.gpus_per_replica, p.layout, p.ttft_s, p.system_power_kw, p.tokens_per_joule] for p in op.frontier]))
+
+
+def _compare(cat, wm: WorkloadModel, baseline: str, max_gpus: int | None, as_json: bool) -> None:
+    rows = compare_systems(cat, wm, baseline, max_gpus=max_gpus)
+    if as_json:
+        print_json({
+            "model": wm.model, "baseline": baseline, "workload": wm.model_dump(mode="json"),
+            "systems": [{
+                "system": r.system, "error": r.error,
+                "tokens_per_s_per_mw": r.tokens_per_s_per_mw, "usd_per_million_tokens": r.usd_per_million_tokens,
+                "tokens_per_mw_vs_baseline": r.tokens_per_mw_vs_baseline, "cost_per_token_vs_baseline": r.cost_per_token_vs_baseline,
+                **({k: v for k, v in r.point.as_json().items() if k != "frontier"} if r.point else {}),
+            } for r in rows],
+        })
+        return
+    out.print(table(
+        f"{wm.model} ({wm.precision}; {_sla_text(wm)}) on every system, against {baseline}",
+        ["system", "out tok/s/GPU", "tok/s/user", "layout", "system kW", "tok/s per MW IT", "USD/M tok", f"tok/MW vs {baseline}",
+         f"cost/tok vs {baseline}"],
+        [[r.system, r.point.tokens_per_s_per_gpu, r.point.tokens_per_s_per_user, r.point.layout, r.point.system_power_kw,
+          r.tokens_per_s_per_mw, r.usd_per_million_tokens, r.tokens_per_mw_vs_baseline, r.cost_per_token_vs_baseline]
+         if r.point else [r.system, None, None, "-", None, None, None, None, None] for r in rows],
+    ))
+    for r in rows:
+        if r.error:
+            out.print(f"{r.system}: {r.error}", markup=False, highlight=False)
+    out.print("Cost per token: system price over its IT life at the cost of capital, plus IT energy at the default tariff; "
+              "no facility overheads.", markup=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(perf)

@@ -1,0 +1,173 @@
+"""`aift runs`: list, show, compare and export stored runs, and rank what moves a KPI."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+from rich.markup import escape
+
+from optimizer.cli.output import InputError, out, print_json, table, write_atomic
+from optimizer.compare import compare_runs
+
+runs_app = typer.Typer(help="Results of sweeps: list, show, compare, export, sensitivity.", no_args_is_help=True)
+
+RUNS_DIR = typer.Option(Path("runs"), "--runs", help="Runs folder (results store) written by `aift sweep --out`.")
+AS_JSON = typer.Option(False, "--json", help="One JSON document on stdout.")
+
+
+class ExportFormat(StrEnum):
+    """File formats of `aift runs export`."""
+
+    csv = "csv"
+    parquet = "parquet"
+
+
+@contextmanager
+def _store(root: Path) -> Iterator:
+    """The store in `root`; a missing store or an unknown id is bad input (exit 2), not a bug."""
+    from optimizer.store import Store, UnknownId
+
+    if not (root / "index.sqlite").is_file():
+        raise InputError(f"no results store in {root}; run `aift sweep` first or pass --runs DIR")
+    try:
+        with Store(root) as store:
+            yield store
+    except UnknownId as exc:
+        raise InputError(str(exc)) from None
+
+
+@runs_app.command("list")
+def list_runs(
+    sweep: str | None = typer.Option(None, "--sweep", help="Only the runs of this sweep (id or id prefix)."),
+    runs: Path = RUNS_DIR,
+    as_json: bool = AS_JSON,
+) -> None:
+    """List sweeps and their runs."""
+    with _store(runs) as store:
+        sweeps, rows = store.sweeps(sweep), store.runs(sweep)
+    if as_json:
+        print_json({"sweeps": sweeps, "runs": rows})
+        return
+    out.print(_table("Sweeps", ["id", "name", "job", "mode", "scenarios", "ok", "failed", "created"],
+                    [[s["id"], s["name"], s["job"], s["mode"], s["scenarios"], s["ok"], s["failed"], s["created"]] for s in sweeps]))
+    out.print(_table("Runs", ["id", "sweep", "scenario", "job", "status", "stored", "seconds"],
+                    [[r["id"], r["sweep_id"], r["scenario"], r["job"], r["status"], r["time"], r["duration_s"]] for r in rows]))
+
+
+@runs_app.command()
+def show(run_id: str = typer.Argument(..., help="Run id or id prefix."), runs: Path = RUNS_DIR, as_json: bool = AS_JSON) -> None:
+    """Show one run: its scenario, KPIs, series and error."""
+    with _store(runs) as store:
+        run = store.run(run_id)
+        series = {name: {"rows": len(f), "columns": list(f.columns)} for name, f in store.series(run).items()}
+    if as_json:
+        print_json(run | {"series": series})
+        return
+    out.print(f"run [bold]{run['id']}[/bold]  {escape(run['scenario'])}  [{'green' if run['status'] == 'ok' else 'red'}]{run['status']}[/]")
+    out.print(f"  sweep {run['sweep_id']} · job {run['job']} · seed {run['seed']} · spec {run['spec_hash']} · "
+              f"stored {run['time']} · {run['duration_s']:.3f} s", highlight=False)
+    if run["parameters"]:
+        out.print(_table("Parameters", ["path", "value"], [[p, v] for p, v in run["parameters"].items()]))
+    if run["kpis"]:
+        out.print(_table("KPIs", ["kpi", "value"], [[k, v] for k, v in run["kpis"].items()]))
+    if series:
+        out.print(_table("Series", ["name", "rows", "columns"], [[n, s["rows"], ", ".join(s["columns"])] for n, s in series.items()]))
+    if run["plan_yaml"]:
+        out.print(f"plan: {len(run['plan_yaml'].splitlines())} lines of facility YAML (--json to get it)")
+    if run["error"]:
+        out.print("[red]error:[/red]")
+        out.print(run["error"], markup=False, highlight=False)
+
+
+@runs_app.command()
+def compare(
+    run_ids: list[str] = typer.Argument(..., help="Two or more run ids (or prefixes); the first is the reference."),
+    runs: Path = RUNS_DIR,
+    as_json: bool = AS_JSON,
+) -> None:
+    """Compare runs: parameters that differ, and each KPI's difference from the first run."""
+    if len(run_ids) < 2:
+        raise InputError("compare needs at least two run ids")
+    with _store(runs) as store:
+        c = compare_runs([store.run(i) for i in run_ids])
+    if as_json:
+        print_json(c.to_json())
+        return
+    short = [i[:8] for i in c.ids]
+    if c.parameters:
+        out.print(_table("Parameters that differ", ["path", *short], [[p, *v] for p, v in c.parameters.items()]))
+    columns = ["kpi", short[0]] + [col for s in short[1:] for col in (s, "Δ", "Δ%")]
+    body = []
+    for k, v in c.kpis.items():
+        cells = [k, v[0]]
+        for x, d, rel in zip(v[1:], c.delta(k), c.relative(k), strict=True):
+            cells += [x, d, "-" if rel is None else f"{rel:+.1%}"]
+        body.append(cells)
+    out.print(_table(f"KPIs against {short[0]}", columns, body))
+
+
+def _table(title: str, columns: list[str], rows: list[list]):
+    """A table whose text cells are shown as written: override paths contain [brackets]."""
+    return table(title, columns, [[escape(c) if isinstance(c, str) else c for c in r] for r in rows])
+
+
+@runs_app.command()
+def export(
+    fmt: ExportFormat = typer.Option(..., "--format", help="csv or parquet."),
+    out_file: Path | None = typer.Option(None, "--out", help="File to write; default: export.FORMAT in the runs folder."),
+    sweep: str | None = typer.Option(None, "--sweep", help="Only the runs of this sweep."),
+    runs: Path = RUNS_DIR,
+) -> None:
+    """Export runs as one flat table: run fields, param.<path> and kpi.<name> columns."""
+    with _store(runs) as store:
+        frame = store.frame(sweep)
+    target = out_file or runs / f"export.{fmt.value}"
+    if fmt is ExportFormat.csv:
+        data = frame.to_csv(index=False).encode()
+    else:
+        buf = io.BytesIO()
+        frame.to_parquet(buf, index=False)
+        data = buf.getvalue()
+    write_atomic(target, data)
+    out.print(f"wrote {len(frame)} runs to {target}", highlight=False)
+
+
+@runs_app.command()
+def sensitivity(
+    sweep_id: str = typer.Argument(..., help="Sweep id or id prefix."),
+    kpi: str = typer.Option("cost_per_million_tokens_usd", "--kpi", help="KPI to explain."),
+    runs: Path = RUNS_DIR,
+    as_json: bool = AS_JSON,
+) -> None:
+    """Tornado table: how far each varied parameter moves a KPI, largest swing first.
+
+    A parameter's swing is read with the other parameters held at their base (or median)
+    values when the sweep has such runs, else averaged over them (its main effect).
+    """
+    from optimizer.sensitivity import tornado
+    from twin.validation import suggest
+
+    with _store(runs) as store:
+        info = store.sweeps(sweep_id)[0]
+        frame = store.frame(sweep_id)
+    available = sorted(c.removeprefix("kpi.") for c in frame.columns if c.startswith("kpi."))
+    if kpi not in available:
+        raise InputError(f"no KPI {kpi!r} in sweep {info['id']}; it has: {', '.join(available) or 'no successful runs'}" + suggest(kpi, available))
+    swings = tornado(frame, kpi, info["base_values"])
+    if as_json:
+        print_json({"sweep": info["id"], "kpi": kpi, "swings": [vars(s) | {"swing": s.swing} for s in swings]})
+        return
+    widest = max((s.swing for s in swings), default=0.0) or 1.0
+    rows = [[s.parameter, s.levels, s.low, s.low_at, s.high, s.high_at, s.swing, "█" * round(24 * s.swing / widest), s.method] for s in swings]
+    out.print(_table(f"Sensitivity of {kpi} in sweep {info['id']} ({info['name']})",
+                    ["parameter", "levels", "low", "at", "high", "at", "swing", "", "method"], rows))
+
+
+def register(app: typer.Typer) -> None:
+    """Add `aift runs ...` to the app."""
+    app.add_typer(runs_app, name="runs")

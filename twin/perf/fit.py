@@ -1,0 +1,138 @@
+"""Refit the calibration on the reference points: `python -m twin.perf.fit [--dry-run] [--out PATH]`.
+
+Minimizes the squared log(predicted / measured) over every point of
+`facility_specs/reference/inference-calibration.csv` (compared at the point's interactivity
+and concurrency), plus a pull of each parameter towards its documented default so that a
+family with few points keeps physical values. Powell's method, in log space within each
+parameter's bounds: the objective has kinks where the best replica layout changes, which
+defeat gradient methods. Writes the fitted `value`s back into `twin/perf/calibration.yaml`
+(defaults, bounds and sources are kept). Takes a few minutes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import math
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import yaml
+from scipy.optimize import minimize
+
+from twin.loader import shipped_catalog
+from twin.perf.calibration import CALIBRATION_FILE, FAMILY_KEYS, GLOBAL_KEYS, from_document, read_document
+from twin.perf.frontier import frontier
+from twin.perf.points import PerfError
+from twin.perf.reference import CALIBRATION_TTFT_S, counted, limits, load_points, predict
+from twin.spec import Sla
+
+# Log-space width of the pull towards each default: efficiencies are known to within ~1.6x,
+# the fixed latencies of a software stack only to within an order of magnitude.
+PRIOR_SIGMA = {"hbm_efficiency": 0.5, "compute_efficiency": 0.5, "link_efficiency": 0.5}
+PRIOR_SIGMA_LATENCY = 1.5
+MISS_WEIGHT = 10.0  # log-error per log of interactivity the model falls short of a point
+MAX_EVALUATIONS = 3000
+
+
+def slots(doc: dict) -> list[tuple[str, ...]]:
+    """Paths of the fitted parameters in the calibration document."""
+    fams = [("families", f, k) for f in doc["families"] for k in FAMILY_KEYS]
+    return fams + [("collectives", k) for k in GLOBAL_KEYS]
+
+
+def _get(doc: dict, path: tuple[str, ...]) -> dict:
+    for p in path:
+        doc = doc[p]
+    return doc
+
+
+def with_values(doc: dict, paths, x) -> dict:
+    out = copy.deepcopy(doc)
+    for path, v in zip(paths, x, strict=True):
+        _get(out, path)["value"] = round(float(v), 4)
+    return out
+
+
+def log_errors(doc: dict, points, catalog) -> np.ndarray:
+    """log(predicted / measured) per point.
+
+    Where the model cannot reach a point's interactivity, the error is that of its fastest
+    point less MISS_WEIGHT times the log of the shortfall: continuous at the edge, so the
+    search sees which way to move.
+    """
+    cal = from_document(doc)
+    errs = []
+    for p in points:
+        try:
+            errs.append(math.log(predict(p, catalog, cal) / p.throughput_per_gpu))
+        except PerfError:
+            errs.append(_miss(p, catalog, cal))
+    return np.array(errs)
+
+
+def _miss(p, catalog, cal) -> float:
+    wm = p.workload().model_copy(update={"sla": Sla(min_tokens_per_s_per_user=0.0, max_ttft_s=CALIBRATION_TTFT_S)})
+    try:
+        fastest = frontier(catalog.systems[p.system], catalog.models[p.model], wm, cal=cal, **limits(p))[-1]
+    except PerfError:
+        return -MISS_WEIGHT
+    shortfall = math.log(p.interactivity / fastest.tokens_per_s_per_user)
+    return math.log(counted(p, fastest) / p.throughput_per_gpu) - MISS_WEIGHT * shortfall
+
+
+def fit(doc: dict, points, catalog, max_evaluations: int = MAX_EVALUATIONS) -> dict:
+    """The document with fitted values."""
+    paths = slots(doc)
+    params = [_get(doc, s) for s in paths]
+    lo = np.log([max(p["bounds"][0], 1e-3) for p in params])
+    hi = np.log([p["bounds"][1] for p in params])
+    prior = np.log([max(p["default"], 1e-3) for p in params])
+    sigma = np.array([PRIOR_SIGMA.get(s[-1], PRIOR_SIGMA_LATENCY) for s in paths]) * math.sqrt(len(paths))
+
+    def objective(z: np.ndarray) -> float:
+        errs = log_errors(with_values(doc, paths, np.exp(z)), points, catalog)
+        return float(np.sum(errs**2) + np.sum(((z - prior) / sigma) ** 2))
+
+    res = minimize(objective, np.clip(prior, lo, hi), method="Powell", bounds=list(zip(lo, hi, strict=True)),
+                   options={"maxfev": max_evaluations, "xtol": 1e-3, "ftol": 1e-5})
+    return with_values(doc, paths, np.exp(res.x))
+
+
+def summary(errs: np.ndarray) -> str:
+    return f"median |error| {np.median(np.abs(np.exp(errs) - 1)):.1%}, max ratio {np.exp(np.abs(errs)).max():.2f}"
+
+
+def write_document(doc: dict, path: Path = CALIBRATION_FILE) -> None:
+    """Write atomically, keeping key order."""
+    text = yaml.safe_dump(doc, sort_keys=False, width=110, allow_unicode=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--dry-run", action="store_true", help="Print the fit, do not write it.")
+    ap.add_argument("--out", type=Path, default=CALIBRATION_FILE, help="Where to write the fitted calibration.")
+    args = ap.parse_args(argv)
+    doc, points, catalog = read_document(), load_points(), shipped_catalog()
+    print(f"before: {summary(log_errors(doc, points, catalog))}")
+    fitted = fit(doc, points, catalog)
+    errs = log_errors(fitted, points, catalog)
+    print(f"after:  {summary(errs)}")
+    for p, e in zip(points, errs, strict=True):
+        print(f"  {p.point:28s} {math.exp(e):5.2f}x")
+    for s in slots(fitted):
+        print(f"  {'.'.join(s):45s} {_get(fitted, s)['value']:.4g}")
+    if not args.dry_run:
+        write_document(fitted, args.out)
+        print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
