@@ -68,3 +68,11 @@ def test_cli_ok_exit_0_on_examples():
     result = _aift("validate", "--json", *map(str, sorted((Path(__file__).parent.parent / "facility_specs").glob("*.yaml"))))
     assert result.returncode == 0, result.stderr
     assert '"ok": true' in result.stdout
+
+
+@pytest.mark.parametrize("args", [["twin", "tests/specs/small.yaml", "--utilization", "2"], ["validate", "--bogus"], ["nosuchcommand"]])
+def test_cli_usage_errors_exit_2_without_traceback(args):
+    result = _aift(*args)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr + result.stdout
+    assert "Error" in result.stderr

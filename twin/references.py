@@ -186,6 +186,50 @@ class _Checker:
                 if wm.isl + wm.osl > m.max_context:
                     self.add(("workload", "models", i, "isl"), f"isl + osl = {wm.isl + wm.osl} exceeds {wm.model}'s context of {m.max_context}")
 
+    def plan(self) -> None:
+        """The `plan:` section names systems, halls, groups, equipment and models that exist, and cooling a hall can have."""
+        plan = self.spec.plan
+        if plan is None:
+            return
+        systems = list(self.cat.systems)
+        if plan.systems != "all":
+            for j, s in enumerate(plan.systems):
+                self.ref(("plan", "systems", j), s, systems, "system")
+        halls = {h.id: h for h in self.spec.halls}
+        loops = {lp.id: lp for lp in self.spec.cooling.loops}
+        for i, ph in enumerate(plan.halls):
+            path = ("plan", "halls", i)
+            if [p.hall for p in plan.halls].index(ph.hall) != i:
+                self.add((*path, "hall"), f"hall {ph.hall!r} is listed twice")
+            if not self.ref((*path, "hall"), ph.hall, halls, "hall"):
+                continue
+            for j, s in enumerate([] if ph.systems in (None, "all") else ph.systems):
+                self.ref((*path, "systems", j), s, systems, "system")
+            for key in ("min_racks", "max_racks"):
+                for s in getattr(ph, key):
+                    self.ref((*path, key, s), s, systems, "system")
+            for s, n in ph.min_racks.items():
+                if n > ph.max_racks.get(s, n):
+                    self.add((*path, "min_racks", s), f"min_racks {n} of {s} is above its max_racks {ph.max_racks[s]}")
+            kinds = {self.cat.equipment[loops[lp].equipment].kind for lp in halls[ph.hall].cooling_loops if lp in loops and loops[lp].equipment in self.cat.equipment}
+            for j, c in enumerate(ph.cooling or []):
+                need = "cdu" if c == "liquid" else "crah"
+                if need not in kinds:
+                    self.add((*path, "cooling", j), f"hall {ph.hall!r} has no {need.upper()} loop, so it cannot be {c}-cooled")
+        groups = {g.id: g for sec in ("generators", "transformers", "ups", "distribution") for g in getattr(self.spec.power, sec)}
+        groups |= {g.id: g for sec in ("plants", "loops") for g in getattr(self.spec.cooling, sec)}
+        for i, pe in enumerate([] if plan.equipment == "all" else plan.equipment):
+            path = ("plan", "equipment", i)
+            if not self.ref((*path, "group"), pe.group, groups, "power or cooling group"):
+                continue
+            own = self.cat.equipment.get(groups[pe.group].equipment)
+            for j, e in enumerate(pe.equipment or []):
+                if self.ref((*path, "equipment", j), e, self.cat.equipment, "equipment") and own is not None and self.cat.equipment[e].kind != own.kind:
+                    self.add((*path, "equipment", j), f"{e!r} is a {self.cat.equipment[e].kind}; group {pe.group!r} takes a {own.kind}")
+        models = [m.model for m in self.spec.workload.models]
+        for m in plan.demand_output_tokens_per_s:
+            self.ref(("plan", "demand_output_tokens_per_s", m), m, models, "workload model")
+
 
 def check_references(spec: Spec, doc: Document, cat: Catalog) -> list[SpecIssue]:
     """Every cross-reference problem of `spec`, located in `doc`."""
@@ -196,4 +240,5 @@ def check_references(spec: Spec, doc: Document, cat: Catalog) -> list[SpecIssue]
     c.cooling()
     c.deployments()
     c.workload()
+    c.plan()
     return c.issues

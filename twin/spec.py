@@ -17,6 +17,7 @@ from typing import Literal
 from pydantic import Field, PrivateAttr, field_validator, model_validator
 
 from twin.catalog import Catalog, CatalogSections, Precision, Strict
+from twin.plan_spec import PlanOptions
 from twin.units import (
     Celsius,
     Fraction,
@@ -296,6 +297,7 @@ class Spec(Strict):
     deployments: list[Deployment] = Field(default_factory=list, description="Racks of GPU systems placed in halls.")
     workload: Workload = Field(description="Models served, their SLAs and the demand.")
     catalog: CatalogSections = Field(default_factory=CatalogSections, description="Catalog entries added or overridden by this spec.")
+    plan: PlanOptions | None = Field(None, description="What `aift plan` may still choose; without it, the plan takes this section's defaults.")
 
     _base_catalog: Catalog | None = PrivateAttr(None)
     _path: Path | None = PrivateAttr(None)

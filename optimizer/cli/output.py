@@ -52,12 +52,9 @@ def run_guarded(app: typer.Typer) -> int:
         err.print("aborted")
         return 130
     except Exception as exc:  # noqa: BLE001 - the last line of defence: report a bug, not a trace dump
-        import click
-
-        if isinstance(exc, click.exceptions.UsageError):
-            exc.show()
-            return EXIT_INPUT
-        if isinstance(exc, click.exceptions.ClickException):
+        # Usage errors (unknown flag, value out of range) come from click, or from the copy of
+        # click that typer vendors: recognise them by their interface, exit 2 with click's message.
+        if callable(getattr(exc, "show", None)) and isinstance(getattr(exc, "exit_code", None), int):
             exc.show()
             return EXIT_INPUT
         err.print("internal error (a bug in aift; please report it with this trace):", style="red")

@@ -29,6 +29,8 @@ def perf(
     wide_ep: bool = typer.Option(True, "--wide-ep/--no-wide-ep", help="MoE: expert parallelism across the NVLink domain and beyond."),
     speculative: float | None = typer.Option(None, "--speculative", help="Speculative decoding with this many accepted tokens per step."),
     max_gpus: int | None = typer.Option(None, "--max-gpus-per-replica", min=1, help="Largest replica to consider."),
+    max_batch: float | None = typer.Option(None, "--max-batch", min=1,
+                                           help="Most sequences in flight per replica (an engine limit, a benchmark's concurrency)."),
     compare: bool = typer.Option(False, "--compare", help="Every system for this model at this SLA, against --baseline."),
     baseline: str = typer.Option("hgx-h100", "--baseline", help="System the --compare ratios are relative to."),
     as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
@@ -47,13 +49,13 @@ def perf(
         raise InputError("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())) from None
     if compare:
         _known("system", baseline, cat.systems)
-        _compare(cat, wm, baseline, max_gpus, as_json)
+        _compare(cat, wm, baseline, max_gpus, max_batch, as_json)
         return
     if system is None:
         raise InputError("give --system ID, or --compare for every system")
     _known("system", system, cat.systems)
     try:
-        op = operating_point(cat.systems[system], cat.models[model], wm, max_gpus=max_gpus)
+        op = operating_point(cat.systems[system], cat.models[model], wm, max_gpus=max_gpus, max_batch=max_batch)
     except PerfError as exc:
         raise InputError(str(exc)) from None
     if as_json:
@@ -95,8 +97,8 @@ def _show(system: str, wm: WorkloadModel, op: OperatingPoint) -> None:
                       p.gpus_per_replica, p.layout, p.ttft_s, p.system_power_kw, p.tokens_per_joule] for p in op.frontier]))
 
 
-def _compare(cat, wm: WorkloadModel, baseline: str, max_gpus: int | None, as_json: bool) -> None:
-    rows = compare_systems(cat, wm, baseline, max_gpus=max_gpus)
+def _compare(cat, wm: WorkloadModel, baseline: str, max_gpus: int | None, max_batch: float | None, as_json: bool) -> None:
+    rows = compare_systems(cat, wm, baseline, max_gpus=max_gpus, max_batch=max_batch)
     if as_json:
         print_json({
             "model": wm.model, "baseline": baseline, "workload": wm.model_dump(mode="json"),

@@ -60,7 +60,7 @@ def from_document(doc: dict) -> Calibration:
         name: FamilyEfficiency(**{k: float(params[k]["value"]) for k in FAMILY_KEYS})
         for name, params in doc["families"].items()
     }
-    glob = {k: float(doc["collectives"][k]["value"]) for k in GLOBAL_KEYS}
+    glob = {k: float(doc["parallelism"][k]["value"]) for k in GLOBAL_KEYS}
     fixed = {k: doc["serving"][k]["value"] for k in FIXED_KEYS}
     return Calibration(
         families=fams,

@@ -41,14 +41,15 @@ def system_cost_per_million_tokens(system: SystemEntry, op: OperatingPoint, econ
 
 
 def compare_systems(catalog: Catalog, wm: WorkloadModel, baseline: str, *, max_gpus: int | None = None,
-                    economics: Economics | None = None, tariff: Tariff | None = None) -> list[SystemComparison]:
+                    max_batch: float | None = None, economics: Economics | None = None,
+                    tariff: Tariff | None = None) -> list[SystemComparison]:
     """One row per catalog system, in catalog order; systems that cannot serve `wm` carry the reason."""
     economics, tariff = economics or Economics(), tariff or Tariff()
     model = catalog.models[wm.model]
     rows = {}
     for sid, system in catalog.systems.items():
         try:
-            op = operating_point(system, model, wm, max_gpus=max_gpus)
+            op = operating_point(system, model, wm, max_gpus=max_gpus, max_batch=max_batch)
         except PerfError as exc:
             rows[sid] = (None, str(exc), None, None)
             continue

@@ -34,13 +34,14 @@ from twin.spec import Sla
 PRIOR_SIGMA = {"hbm_efficiency": 0.5, "compute_efficiency": 0.5, "link_efficiency": 0.5}
 PRIOR_SIGMA_LATENCY = 1.5
 MISS_WEIGHT = 10.0  # log-error per log of interactivity the model falls short of a point
+MISS_STEP = 0.25  # and a fixed log-error for missing it at all, so the fit keeps clear of the edge
 MAX_EVALUATIONS = 3000
 
 
 def slots(doc: dict) -> list[tuple[str, ...]]:
     """Paths of the fitted parameters in the calibration document."""
     fams = [("families", f, k) for f in doc["families"] for k in FAMILY_KEYS]
-    return fams + [("collectives", k) for k in GLOBAL_KEYS]
+    return fams + [("parallelism", k) for k in GLOBAL_KEYS]
 
 
 def _get(doc: dict, path: tuple[str, ...]) -> dict:
@@ -60,8 +61,8 @@ def log_errors(doc: dict, points, catalog) -> np.ndarray:
     """log(predicted / measured) per point.
 
     Where the model cannot reach a point's interactivity, the error is that of its fastest
-    point less MISS_WEIGHT times the log of the shortfall: continuous at the edge, so the
-    search sees which way to move.
+    point less MISS_STEP and MISS_WEIGHT times the log of the shortfall, so the search sees
+    which way to move and stays on the side that serves the point.
     """
     cal = from_document(doc)
     errs = []
@@ -80,7 +81,7 @@ def _miss(p, catalog, cal) -> float:
     except PerfError:
         return -MISS_WEIGHT
     shortfall = math.log(p.interactivity / fastest.tokens_per_s_per_user)
-    return math.log(counted(p, fastest) / p.throughput_per_gpu) - MISS_WEIGHT * shortfall
+    return math.log(counted(p, fastest) / p.throughput_per_gpu) - MISS_STEP - MISS_WEIGHT * shortfall
 
 
 def fit(doc: dict, points, catalog, max_evaluations: int = MAX_EVALUATIONS) -> dict:

@@ -46,7 +46,7 @@ class _Case:
 
 
 def speculation(serving: Serving) -> tuple[float, int]:
-    """(accepted tokens per step, tokens verified per sequence per step): a drafts of floor(a) tokens."""
+    """(accepted tokens per step a, tokens verified per sequence per step): floor(a) drafts plus one."""
     if not serving.speculative:
         return 1.0, 1
     a = serving.accepted_tokens_per_step
@@ -81,12 +81,12 @@ def _case(system: SystemEntry, model: ModelEntry, wm: WorkloadModel, cal: Calibr
 
 def _no_fit_message(system, model, wm, hw, sz, sizes) -> str:
     g = max(sizes)
-    need = sz.weight_bytes / 1e9
-    room = hw.usable_hbm_bytes * g / 1e9
+    why = ("tensor parallel inside one NVLink domain" if not sz.experts
+           else "expert parallel" + ("" if wm.serving.wide_ep else ", wide_ep off"))
     return (
-        f"{model.id} in {wm.precision} does not fit {system.id}: its weights take {need:,.0f} GB, and the largest "
-        f"replica allowed ({g} GPUs) has {room:,.0f} GB usable of {system.gpu.hbm_gb * g:,.0f} GB HBM, "
-        f"before any KV cache; try a lower precision, wide_ep (MoE), or more GPUs per replica"
+        f"{model.id} in {wm.precision} does not fit {system.id}: its weights take {sz.weight_bytes / 1e9:,.0f} GB, and the "
+        f"largest replica allowed ({g} GPUs, {why}) has {hw.usable_hbm_bytes * g / 1e9:,.0f} GB usable of "
+        f"{system.gpu.hbm_gb * g:,.0f} GB HBM, before any KV cache; try a lower precision or a system with more HBM"
     )
 
 

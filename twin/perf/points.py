@@ -32,7 +32,7 @@ class ServingPoint:
     tokens_per_s_per_gpu: float  # output tokens: the product
     total_tokens_per_s_per_gpu: float  # input + output, as InferenceX counts
     tokens_per_s_per_user: float  # interactivity: 1 / time per output token
-    batch_size: float  # mean sequences decoding on one replica (a time average, so not an integer)
+    batch_size: float  # mean sequences in flight on one replica, a time average (aggregated: with the one in prefill)
     gpus_per_replica: int  # decode GPUs of one replica (all of its GPUs when aggregated)
     ttft_s: float
     system_power_kw: float

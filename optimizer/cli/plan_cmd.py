@@ -1,0 +1,168 @@
+"""`aift plan`: the layout and capacity plan with the lowest cost per token, why it is so, written as a facility spec."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import typer
+
+from optimizer.cli.output import Infeasible, InputError, out, print_json, table, write_atomic
+from optimizer.explain import LimitUse, ShadowValue, limit_uses, shadow_values, solve_explained
+from optimizer.plan_kpis import COMPARED, predicted_kpis
+from optimizer.plan_yaml import plan_to_spec_yaml
+from optimizer.problem import parse_system_id, problem_from_spec
+from optimizer.problem_types import OBJECTIVES, PlanProblem
+from optimizer.solution import Solution
+from optimizer.solve import Infeasible as NoPlan
+from optimizer.solve import SolveError
+from twin.evaluate import evaluate, spec_weather
+from twin.loader import load_spec, load_spec_text
+from twin.spec import Spec
+
+
+@dataclass(frozen=True)
+class PlanRun:
+    """Everything `aift plan` reports: the plan, its explanation, the spec it writes and the twin's score of it."""
+
+    spec: Spec
+    problem: PlanProblem
+    solution: Solution
+    uses: tuple[LimitUse, ...]
+    shadows: tuple[ShadowValue, ...]
+    yaml_text: str
+    predicted: dict[str, float]
+    twin: dict[str, float] | None
+
+
+def run_plan(spec_path: Path, objective: str | None, time_limit_s: float, shadow: bool, verify: bool) -> PlanRun:
+    """Load, plan, explain, write and (optionally) score; bad input raises InputError, an impossible request Infeasible."""
+    if objective is not None and objective not in OBJECTIVES:
+        raise InputError(f"--objective must be one of {', '.join(OBJECTIVES)}; got {objective!r}")
+    if not time_limit_s > 0:
+        raise InputError(f"--time-limit must be a positive number of seconds; got {time_limit_s:g}")
+    spec = load_spec(spec_path)
+    weather = spec_weather(spec)
+    try:
+        p = problem_from_spec(spec, objective, weather)
+    except ValueError as exc:  # PlanError, PerfError, or figures the problem rejects
+        raise InputError(f"{spec_path}: {exc}") from None
+    try:
+        sol = solve_explained(p, time_limit_s=time_limit_s)
+    except NoPlan as exc:
+        raise Infeasible(exc.reason) from None
+    except SolveError as exc:
+        raise InputError(f"{exc}; try a longer --time-limit") from None
+    uses = limit_uses(p, sol)
+    shadows = shadow_values(p, sol, time_limit_s=time_limit_s) if shadow else ()
+    text = plan_to_spec_yaml(spec, sol)
+    twin = evaluate(load_spec_text(text, name="<plan>"), weather).kpis if verify else None
+    return PlanRun(spec, p, sol, uses, shadows, text, predicted_kpis(spec, p, sol), twin)
+
+
+def plan_cmd(
+    spec_path: Path = typer.Argument(..., help="Facility spec YAML; its `plan:` section says what is open.", metavar="SPEC"),
+    objective: str | None = typer.Option(None, "--objective", help="cost-per-token, min-cost or max-tokens; default: the spec's."),
+    out_file: Path | None = typer.Option(None, "--out", help="Write the plan as a facility spec YAML here."),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing --out file (never the input)."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
+    time_limit: float = typer.Option(60.0, "--time-limit", help="Seconds for the plan's MILPs (each shadow value gets as long again)."),
+    shadow: bool = typer.Option(True, "--shadow/--no-shadow", help="Price each binding limit by solving again with it relaxed."),
+    verify: bool = typer.Option(True, "--verify/--no-verify", help="Score the written plan with the twin, as `aift evaluate` does."),
+) -> None:
+    """Plan racks, cooling and equipment for the lowest cost per token; print the plan, its KPIs and what limits it."""
+    if out_file is not None:
+        if out_file.resolve() == spec_path.resolve():
+            raise InputError(f"--out {out_file} is the input spec; the plan is never written over it")
+        if out_file.exists() and not force:
+            raise InputError(f"{out_file} exists; pass --force to overwrite it")
+    run = run_plan(spec_path, objective, time_limit, shadow, verify)
+    if out_file is not None:
+        write_atomic(out_file, run.yaml_text)
+    if as_json:
+        print_json(_json(run, out_file))
+    else:
+        _print(run, out_file)
+
+
+def _json(run: PlanRun, out_file: Path | None) -> dict:
+    s = run.solution
+    return {
+        "spec": run.spec.name,
+        "spec_hash": run.spec.spec_hash(),
+        "objective": s.objective,
+        "status": s.status,
+        "mip_gap": s.mip_gap,
+        "solve_time_s": s.solve_time_s,
+        "dinkelbach_steps": [asdict(step) for step in s.steps],
+        "racks": [{"hall": h, "system": v, "racks": n} for (h, v), n in s.racks.items()],
+        "cooling": s.cooling,
+        "equipment": [{"scope": sc, "group": g, **asdict(c)} for (sc, g), c in s.equipment.items()],
+        "switches": s.switches,
+        "serving": [{"hall": h, "system": v, "model": m, "racks": x} for (h, v, m), x in s.serving.items()],
+        "predicted": run.predicted,
+        "twin": None if run.twin is None else {k: run.twin[k] for k in COMPARED},
+        "limits": [{**asdict(u.limit), "used": u.used, "binding": u.binding} for u in run.uses],
+        "shadow_values": [{**asdict(v.limit), **{k: x for k, x in asdict(v).items() if k != "limit"}} for v in run.shadows],
+        "out": out_file,
+    }
+
+
+def _print(run: PlanRun, out_file: Path | None) -> None:
+    s, p = run.solution, run.problem
+    rows = []
+    for (h, v), n in sorted(s.racks.items()):
+        system, per_rack = parse_system_id(v)
+        rows.append([h, s.cooling[h], system, per_rack or "catalog", n, n * p.system(v).gpus_per_rack])
+    out.print(table(f"Plan ({s.objective})", ["hall", "cooling", "system", "systems/rack", "racks", "GPUs"], rows))
+    empty = [h.id for h in p.halls if not s.positions_used(h.id)]
+    if empty:
+        out.print(f"left empty: {', '.join(empty)} (the written spec drops a hall whose feeds or loops the plan does not build)")
+    rows = [[sc, g, *c.option.split("@"), c.installed_units, c.usable_kw, c.load_kw] for (sc, g), c in s.equipment.items()]
+    rows += [["site", f, "switches", "-", n, None, None] for f, n in s.switches.items()]
+    out.print(table("Equipment", ["scope", "group", "equipment", "redundancy", "units", "usable kW", "load kW"], rows))
+    columns = ["figure", "plan (linear model)"] + ([] if run.twin is None else ["twin (evaluate)", "difference"])
+    rows = [[k, run.predicted[k]] + ([] if run.twin is None else [run.twin[k], _diff(run.twin[k], run.predicted[k])]) for k in COMPARED]
+    out.print(table("KPIs", columns, rows))
+    out.print(f"HiGHS: {s.status}, proven gap {s.mip_gap:.4%}, {s.solve_time_s:.2f} s of MILP")
+    if s.steps:
+        rows = [[i + 1, st.price_usd_per_mtok, st.objective_usd, st.solve_time_s, f"{st.mip_gap:.2e}"] for i, st in enumerate(s.steps)]
+        out.print(table("Dinkelbach steps", ["step", "price USD/Mtok", "F(price) USD/yr", "time s", "gap"], rows))
+    shown = [u for u in run.uses if u.binding or u.limit.kind in ("utility", "budget")]
+    rows = [[u.limit.kind, u.limit.subject, u.limit.value, u.used, u.limit.unit, "binding" if u.binding else ""] for u in shown]
+    out.print(
+        table(
+            f"Limits (binding and site-wide; {len(run.uses) - len(shown)} more with room, in --json)",
+            ["limit", "of", "value", "used", "unit", ""],
+            rows,
+        )
+    )
+    if run.shadows:
+        rows = [
+            [
+                v.limit.kind,
+                v.limit.subject,
+                f"+{v.step:g} {v.limit.unit}",
+                v.cost_per_mtok_change_usd,
+                v.tolerance_usd_per_mtok,
+                v.annual_cost_change_usd,
+                v.tokens_per_year_change,
+            ]
+            for v in run.shadows
+        ]
+        out.print(
+            table(
+                "Shadow values (one more unit of each binding limit)",
+                ["limit", "of", "step", "USD/Mtok change", "± tolerance", "USD/yr change", "tokens/yr change"],
+                rows,
+            )
+        )
+    out.print(f"wrote {out_file}" if out_file is not None else "(pass --out PLAN.yaml to write the plan as a facility spec)")
+
+
+def _diff(twin: float, plan: float) -> str:
+    return f"{twin / plan - 1:+.2%}" if plan else "-"
+
+
+def register(app: typer.Typer) -> None:
+    app.command("plan")(plan_cmd)
