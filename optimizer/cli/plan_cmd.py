@@ -2,62 +2,33 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import typer
 
 from optimizer.cli.output import Infeasible, InputError, out, print_json, table, write_atomic
-from optimizer.explain import LimitUse, ShadowValue, limit_uses, shadow_values, solve_explained
-from optimizer.plan_kpis import COMPARED, predicted_kpis
-from optimizer.plan_yaml import plan_to_spec_yaml
-from optimizer.problem import parse_system_id, problem_from_spec
-from optimizer.problem_types import OBJECTIVES, PlanProblem
-from optimizer.solution import Solution
+from optimizer.plan_kpis import COMPARED
+from optimizer.planning import PlanInputError, PlanRun, plan_facility
+from optimizer.problem import parse_system_id
+from optimizer.problem_types import OBJECTIVES
 from optimizer.solve import Infeasible as NoPlan
-from optimizer.solve import SolveError
-from twin.evaluate import evaluate, spec_weather
-from twin.loader import load_spec, load_spec_text
-from twin.spec import Spec
-
-
-@dataclass(frozen=True)
-class PlanRun:
-    """Everything `aift plan` reports: the plan, its explanation, the spec it writes and the twin's score of it."""
-
-    spec: Spec
-    problem: PlanProblem
-    solution: Solution
-    uses: tuple[LimitUse, ...]
-    shadows: tuple[ShadowValue, ...]
-    yaml_text: str
-    predicted: dict[str, float]
-    twin: dict[str, float] | None
+from twin.loader import load_spec
 
 
 def run_plan(spec_path: Path, objective: str | None, time_limit_s: float, shadow: bool, verify: bool) -> PlanRun:
-    """Load, plan, explain, write and (optionally) score; bad input raises InputError, an impossible request Infeasible."""
+    """Load and plan; bad input raises InputError (exit 2), an impossible request Infeasible (exit 3)."""
     if objective is not None and objective not in OBJECTIVES:
         raise InputError(f"--objective must be one of {', '.join(OBJECTIVES)}; got {objective!r}")
     if not time_limit_s > 0:
         raise InputError(f"--time-limit must be a positive number of seconds; got {time_limit_s:g}")
     spec = load_spec(spec_path)
-    weather = spec_weather(spec)
     try:
-        p = problem_from_spec(spec, objective, weather)
-    except ValueError as exc:  # PlanError, PerfError, or figures the problem rejects
+        return plan_facility(spec, objective, time_limit_s, shadow, verify)
+    except PlanInputError as exc:
         raise InputError(f"{spec_path}: {exc}") from None
-    try:
-        sol = solve_explained(p, time_limit_s=time_limit_s)
     except NoPlan as exc:
         raise Infeasible(exc.reason) from None
-    except SolveError as exc:
-        raise InputError(f"{exc}; try a longer --time-limit") from None
-    uses = limit_uses(p, sol)
-    shadows = shadow_values(p, sol, time_limit_s=time_limit_s) if shadow else ()
-    text = plan_to_spec_yaml(spec, sol)
-    twin = evaluate(load_spec_text(text, name="<plan>"), weather).kpis if verify else None
-    return PlanRun(spec, p, sol, uses, shadows, text, predicted_kpis(spec, p, sol), twin)
 
 
 def plan_cmd(
