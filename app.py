@@ -17,5 +17,7 @@ state.example_picker()
 st.navigation([
     st.Page(PAGES / "whatif.py", title="What-if", url_path="whatif", default=True),
     st.Page(PAGES / "facility.py", title="Facility", url_path="facility"),
+    st.Page(PAGES / "simulate.py", title="Simulate", url_path="simulate"),
+    st.Page(PAGES / "plan.py", title="Plan", url_path="plan"),
     st.Page(PAGES / "compare.py", title="Compare", url_path="compare"),
 ]).run()

@@ -56,7 +56,7 @@ def test_kpis_render_and_price_moves_cost(tmp_path, monkeypatch):
         assert _number(_metric(page, "Cost per 1M tokens")) > before
         page.screenshot(path=str(OUT / "whatif-dearer-power.png"), full_page=True)
 
-        for slug in ("facility", "compare"):
+        for slug in ("facility", "simulate", "plan", "compare"):
             page.goto(f"{url}/{slug}", wait_until="networkidle")
             page.locator("h1").first.wait_for(timeout=60_000)
             page.wait_for_timeout(1500)

@@ -21,6 +21,7 @@ from twin.perf import PerfError, frontier, operating_point
 from twin.spec import Spec
 from ui import charts, state
 
+
 def _millions(unit: str):
     """A formatter that writes millions as 'M', so a card shows the whole number."""
     return lambda v: f"{v / 1e6:.4g} M{unit}" if abs(v) >= 1e6 else f"{v:,.0f}{unit}"
