@@ -51,6 +51,9 @@ class MilpResult:
         return abs(self.objective - self.bound) / ref if ref > 1e-9 else abs(self.objective - self.bound)
 
 
+MIP_FEASIBILITY_TOLERANCE = 1e-5
+
+
 def solve_model(m: pyo.ConcreteModel, *, time_limit_s: float, rel_gap: float, abs_gap: float | None = None) -> MilpResult:
     """Solve `m` with HiGHS; load its values only if it ends with a plan.
 
@@ -65,6 +68,9 @@ def solve_model(m: pyo.ConcreteModel, *, time_limit_s: float, rel_gap: float, ab
         time_limit=max(time_limit_s, 0.01),
         rel_gap=rel_gap,
         abs_gap=abs_gap,
+        # Token coefficients reach 1e15 per year; HiGHS's default 1e-6 feasibility check then
+        # rejects optima that miss by 1e-6 after unscaling. 1e-5 is far below a kW or a USD.
+        solver_options={"mip_feasibility_tolerance": MIP_FEASIBILITY_TOLERANCE},
     )
     ended, found = result.termination_condition, result.solution_status in (SolutionStatus.feasible, SolutionStatus.optimal)
     if ended in (TerminationCondition.provenInfeasible, TerminationCondition.infeasibleOrUnbounded):
