@@ -51,7 +51,8 @@ SCENARIOS = {
 }
 RANDOM_PLANS = 200
 SEED = 2024
-TIME_LIMIT_S = 60.0
+TIME_LIMIT_S = 60.0  # the reference's goal
+SCENARIO_TIME_LIMIT_S = 240.0  # the scenarios are judged on plan quality, not speed
 ENVELOPE_MARGIN = 0.99  # random and greedy layouts keep their design-hour estimate this far below the interconnect
 
 
@@ -94,7 +95,7 @@ def _reference_rows(spec: Spec) -> list[dict]:
 
 def _scenario_rows(case: str, spec: Spec, rng: np.random.Generator) -> list[dict]:
     p = problem_from_spec(spec)
-    sol = solve(p, time_limit_s=TIME_LIMIT_S)
+    sol = solve(p, time_limit_s=SCENARIO_TIME_LIMIT_S)
     best = _score(spec, sol)
     t0, scores, tries = time.perf_counter(), [], 0
     while len(scores) < RANDOM_PLANS and tries < 5 * RANDOM_PLANS:
@@ -154,7 +155,7 @@ def _fixed_solve(p: PlanProblem, layout: Layout):
         for h in p.halls
     )
     try:
-        return solve(replace(p, halls=halls), time_limit_s=TIME_LIMIT_S)
+        return solve(replace(p, halls=halls), time_limit_s=SCENARIO_TIME_LIMIT_S)
     except Infeasible:
         return None
 
