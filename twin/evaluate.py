@@ -18,16 +18,17 @@ and to the power cap.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
 import numpy as np
 import pandas as pd
 
 import twin
-from twin.network import network
-from twin.reliability import availability
 from twin.demand import hourly_demand
 from twin.economics import capex_from_spec, cost_breakdown, cost_per_million_tokens, hourly_price_usd_per_mwh
 from twin.energy import EnergyResult, hourly_power
+from twin.network import network
 from twin.production import Stream, streams
+from twin.reliability import availability
 from twin.spec import Spec
 from twin.weather import Weather, weather_for
 
@@ -171,14 +172,16 @@ def _model_rows(spec: Spec, ss: list[Stream], served: np.ndarray) -> list[dict]:
         if not idx:
             continue
         w = np.array([ss[k].gpus for k in idx])
-        pick = lambda attr: float(np.average([getattr(ss[k].point, attr) for k in idx], weights=w))  # noqa: E731
         rows.append({
             "model": wm.model,
             "output_tokens_per_s": float(served[idx].sum(axis=0).mean()),
-            "tokens_per_s_per_user": pick("tokens_per_s_per_user"),
-            "ttft_s": pick("ttft_s"),
-            "tokens_per_s_per_gpu": pick("tokens_per_s_per_gpu"),
+            **{attr: _gpu_weighted([ss[k].point for k in idx], w, attr) for attr in ("tokens_per_s_per_user", "ttft_s", "tokens_per_s_per_gpu")},
             "gpus": float(w.sum()),
             "systems": sorted({ss[k].system for k in idx}),
         })
     return rows
+
+
+def _gpu_weighted(points: list, gpus: np.ndarray, attr: str) -> float:
+    """An operating-point figure averaged over streams, weighted by their GPUs."""
+    return float(np.average([getattr(p, attr) for p in points], weights=gpus))

@@ -11,10 +11,6 @@ from optimizer.solve import Infeasible
 from ui import state
 
 
-def _adopt(name: str, text: str) -> None:
-    state.open_draft(name, text)
-
-
 def page() -> None:
     st.title("Plan")
     spec = state.require_spec()
@@ -54,4 +50,4 @@ def page() -> None:
                                    for v in run.shadows]), key="plan_shadows")
     name = f"plan-{spec.name}.yaml"
     st.download_button("Download the plan as a facility spec", run.yaml_text, file_name=name, key="plan_download")
-    st.button("Load the plan as the new baseline", key="plan_adopt", on_click=_adopt, args=(name, run.yaml_text))
+    st.button("Load the plan as the new baseline", key="plan_adopt", on_click=state.open_draft, args=(name, run.yaml_text))

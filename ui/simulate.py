@@ -46,10 +46,7 @@ def page() -> None:
     crews = c3.number_input("Repair crews (0 = ample)", 0, 50, 0, key="sim_crews")
     spikes = c1.number_input("Demand spikes per year", 0.0, 100.0, 0.0, key="sim_spikes")
     serving = c2.toggle("Also simulate request-level serving", value=False, key="sim_serving")
-    if not st.button("Run the simulation", key="sim_run"):
-        if "sim_result" not in st.session_state:
-            return
-    else:
+    if st.button("Run the simulation", key="sim_run"):
         options = SimOptions(crews=int(crews) or None, spike_rate_per_year=float(spikes))
         with st.status(f"Simulating {int(reps)} years of failures, repairs and demand…", expanded=False) as status:
             mc = monte_carlo(spec, int(seed), int(reps), options, keep_series=True)
@@ -62,6 +59,8 @@ def page() -> None:
             except PerfError as exc:
                 st.error(str(exc))
         st.session_state.sim_result = (mc, runs)
+    if "sim_result" not in st.session_state:
+        return
     mc, runs = st.session_state.sim_result
     st.subheader(f"{mc.replications} simulated years (seed {mc.seed})")
     rows = [{"KPI": k, "mean": mc.kpis[k], **{q: mc.bands[k].get(q) for q in ("p5", "p50", "p95")}} for k in BANDED if k in mc.kpis]
