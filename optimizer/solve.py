@@ -9,6 +9,7 @@ ratio of the plan just found, until no plan beats the current ratio.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, replace
 
@@ -21,6 +22,11 @@ from optimizer.problem_types import PlanProblem
 from optimizer.solution import DinkelbachStep, Solution, Status, read_solution
 
 MAX_DINKELBACH_STEPS = 30
+# Dinkelbach converges to the exact ratio from any feasible start, so its first plan need
+# only be near the most tokens: proving that optimum when the interconnect binds is a hard
+# knapsack that can eat the whole time limit, and leave no time for the steps that matter.
+START_REL_GAP = 0.02
+START_SHARE_OF_TIME = 0.25
 
 
 class SolveError(RuntimeError):
@@ -135,40 +141,44 @@ def _max_tokens(p: PlanProblem, deadline: float, rel_gap: float) -> Solution:
 
 
 def _min_cost_per_token(p: PlanProblem, deadline: float, rel_gap: float) -> Solution:
-    r"""Dinkelbach: start from the most-tokens plan, then $\lambda_{k+1} = C(x_k)/T(x_k)$ until $F(\lambda_k) \approx 0$.
+    r"""Dinkelbach: start near the most-tokens plan, then $\lambda_{k+1} = C(x_k)/T(x_k)$ until $F(\lambda_k) \approx 0$.
 
     Each step's MILP stops at an absolute gap of `rel_gap` times the best plan's annual
-    cost, since F is near 0 at the end and a relative gap of F is meaningless.
+    cost, since F is near 0 at the end and a relative gap of F is meaningless. The plan is
+    optimal when the last step proves $F(\lambda) \ge -$tolerance, whatever the start was.
     """
     m = build_model(p)
     maximize_tokens(m)
-    start = solve_model(m, time_limit_s=_left(deadline), rel_gap=rel_gap)
+    start_limit = max(START_SHARE_OF_TIME * _left(deadline), 0.01)
+    start = solve_model(m, time_limit_s=start_limit, rel_gap=max(rel_gap, START_REL_GAP))
     best = _snapshot(m, p)
     if best.tokens_per_year <= 0:
         raise Infeasible("no plan within the limits produces any tokens")
-    status, steps, total_s = start.status, [], start.solve_time_s
+    status: Status = "time-limit"
+    steps, total_s = [], start.solve_time_s
     for _ in range(MAX_DINKELBACH_STEPS):
         price = best.cost_per_mtok_usd
         minimize_cost_less_token_value(m, price)
         tolerance = max(rel_gap * best.annual_cost_usd, 1e-6)
-        step = solve_model(m, time_limit_s=_left(deadline), rel_gap=rel_gap, abs_gap=tolerance)
+        try:
+            step = solve_model(m, time_limit_s=_left(deadline), rel_gap=rel_gap, abs_gap=tolerance)
+        except SolveError:  # out of time before HiGHS found a plan: the best so far stands
+            break
         steps.append(DinkelbachStep(price, step.objective, step.solve_time_s, step.gap(scale=best.annual_cost_usd)))
         total_s += step.solve_time_s
         found = _snapshot(m, p)
         if found.tokens_per_year > 0 and found.cost_per_mtok_usd < best.cost_per_mtok_usd:
             best = found
         if step.status != "optimal":
-            status = step.status
             break
         if step.objective >= -tolerance:
+            status = "optimal"
             break
-    else:
-        status = "time-limit"
     return replace(
         best,
         status=status,
         objective_value=best.cost_per_mtok_usd,
-        mip_gap=steps[-1].mip_gap,
+        mip_gap=steps[-1].mip_gap if steps else math.inf,
         solve_time_s=total_s,
         steps=tuple(steps),
     )

@@ -107,7 +107,8 @@ def test_cli_json_and_hourly_csv(tmp_path):
     assert REQUIRED_KPIS <= set(doc["kpis"])
     assert "energy" in doc["cost_breakdown_usd"]
     lines = csv.read_text().splitlines()
-    assert len(lines) == 8761 and lines[0].startswith("hour,")
+    assert len(lines) == 8761
+    assert lines[0].startswith("hour,")
 
 
 def test_cli_refuses_to_overwrite_the_spec(tmp_path):
@@ -125,4 +126,5 @@ def test_cli_unservable_workload_is_exit_2(tmp_path):
     spec.write_text(text)
     r = _aift("evaluate", str(spec))
     assert r.returncode == 2, r.stderr
-    assert "deepseek-r1" in r.stderr and "Traceback" not in r.stderr
+    assert "deepseek-r1" in r.stderr
+    assert "Traceback" not in r.stderr
