@@ -27,6 +27,8 @@ MAX_DINKELBACH_STEPS = 30
 # knapsack that can eat the whole time limit, and leave no time for the steps that matter.
 START_REL_GAP = 0.02
 START_SHARE_OF_TIME = 0.25
+# Likewise a step needs only a plan that beats the price; the last step alone must prove F >= 0.
+STEP_REL_GAP = 0.25
 
 
 class SolveError(RuntimeError):
@@ -143,9 +145,11 @@ def _max_tokens(p: PlanProblem, deadline: float, rel_gap: float) -> Solution:
 def _min_cost_per_token(p: PlanProblem, deadline: float, rel_gap: float) -> Solution:
     r"""Dinkelbach: start near the most-tokens plan, then $\lambda_{k+1} = C(x_k)/T(x_k)$ until $F(\lambda_k) \approx 0$.
 
-    Each step's MILP stops at an absolute gap of `rel_gap` times the best plan's annual
-    cost, since F is near 0 at the end and a relative gap of F is meaningless. The plan is
-    optimal when the last step proves $F(\lambda) \ge -$tolerance, whatever the start was.
+    A step only has to find a plan that beats the price to make progress, so it stops
+    within `STEP_REL_GAP` of F; once a step finds none, it is solved again to the
+    tolerance: an absolute gap of `rel_gap` times the best plan's annual cost, since F
+    is near 0 at the end and a relative gap of F is meaningless. The plan is optimal when
+    that proof holds, $F(\lambda) \ge -$tolerance, whatever the start and the loose steps were.
     """
     m = build_model(p)
     maximize_tokens(m)
@@ -155,13 +159,13 @@ def _min_cost_per_token(p: PlanProblem, deadline: float, rel_gap: float) -> Solu
     if best.tokens_per_year <= 0:
         raise Infeasible("no plan within the limits produces any tokens")
     status: Status = "time-limit"
-    steps, total_s = [], start.solve_time_s
+    steps, total_s, proving = [], start.solve_time_s, False
     for _ in range(MAX_DINKELBACH_STEPS):
         price = best.cost_per_mtok_usd
         minimize_cost_less_token_value(m, price)
         tolerance = max(rel_gap * best.annual_cost_usd, 1e-6)
         try:
-            step = solve_model(m, time_limit_s=_left(deadline), rel_gap=rel_gap, abs_gap=tolerance)
+            step = solve_model(m, time_limit_s=_left(deadline), rel_gap=rel_gap if proving else STEP_REL_GAP, abs_gap=tolerance)
         except SolveError:  # out of time before HiGHS found a plan: the best so far stands
             break
         steps.append(DinkelbachStep(price, step.objective, step.solve_time_s, step.gap(scale=best.annual_cost_usd)))
@@ -171,9 +175,13 @@ def _min_cost_per_token(p: PlanProblem, deadline: float, rel_gap: float) -> Solu
             best = found
         if step.status != "optimal":
             break
-        if step.objective >= -tolerance:
+        if step.objective < -tolerance:
+            proving = False
+        elif proving or step.bound >= -tolerance:
             status = "optimal"
             break
+        else:
+            proving = True
     return replace(
         best,
         status=status,

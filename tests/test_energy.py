@@ -45,7 +45,7 @@ catalog:
        capex_usd: 100000, mtbf_h: 1.0e5, mttr_h: 10, source: test}}
     - {{id: bus-test, kind: busway, capacity_kw: 500, load_loss_frac: 0.0, capex_usd: 20000,
        mtbf_h: 1.0e5, mttr_h: 10, source: test}}
-    - {{id: chiller-test, kind: chiller, capacity_kw: 500, reference: dry_bulb, approach_k: 60,
+    - {{id: chiller-test, kind: chiller, capacity_kw: {chiller_kw}, reference: dry_bulb, approach_k: 60,
        cop_min: 4, cop_max: 4, fan_pump_frac: 0.02, evaporative_share: 0.5,
        capex_usd: 200000, mtbf_h: 1.0e5, mttr_h: 10, source: test}}
     - {{id: cdu-test, kind: cdu, capacity_kw: 200, power_frac: 0.02, capex_usd: 30000,
@@ -56,8 +56,8 @@ catalog:
 NETWORK_KW = 5.0
 
 
-def one_rack(utility_mw: float = 1.0):
-    return load_spec_text(ONE_RACK_YAML.format(utility_mw=utility_mw), "one-rack.yaml")
+def one_rack(utility_mw: float = 1.0, chiller_kw: float = 500.0):
+    return load_spec_text(ONE_RACK_YAML.format(utility_mw=utility_mw, chiller_kw=chiller_kw), "one-rack.yaml")
 
 
 def hand_facility_kw(u: float, scale: float = 1.0) -> dict[str, float]:
@@ -75,7 +75,8 @@ def hand_facility_kw(u: float, scale: float = 1.0) -> dict[str, float]:
     misc = 0.02 * it
     facility = tx_in + misc
     water = 0.5 * (heat + heat / 4.0) * 1.47 * 4 / 3  # half evaporative, heat plus compressor work
-    return {"it": it, "facility": facility, "loss": ups_in - ups_out + tx_in - tx_out, "cooling": cdu + crah + plant, "water": water}
+    return {"it": it, "facility": facility, "loss": ups_in - ups_out + tx_in - tx_out, "cooling": cdu + crah + plant, "water": water,
+            "plant_heat": heat}
 
 
 @pytest.fixture(scope="module")
@@ -107,9 +108,28 @@ def test_utility_cap_serves_the_it_that_fits(weather):
     r = hourly_power(one_rack(limit_kw / 1000), 1.0, weather, NETWORK_KW)
     scale = brentq(lambda s: hand_facility_kw(1.0, s)["facility"] - limit_kw, 0.0, 1.0, xtol=1e-14)
     assert r.capped_hours == 8760
-    np.testing.assert_allclose(r.it_cap_fraction, scale, rtol=1e-8)
-    assert r.facility_kw.max() <= limit_kw
+    assert r.cooling_capped_hours == 0
+    np.testing.assert_allclose(r.it_cap_fraction, scale, rtol=1e-7)  # the cap stops within 1e-6 kW of the limit
+    assert r.facility_kw.max() <= limit_kw * (1 + 1e-12)  # floating-point noise aside, never over
     assert r.facility_kw.min() == pytest.approx(limit_kw, abs=1e-6)
+
+
+def test_cooling_capacity_caps_the_it_it_cannot_reject(weather):
+    chiller_kw = 120.0  # below the ~180 kW of heat the rack and its loops make at full load
+    r = hourly_power(one_rack(chiller_kw=chiller_kw), 1.0, weather, NETWORK_KW)
+    scale = brentq(lambda s: hand_facility_kw(1.0, s)["plant_heat"] - chiller_kw, 0.0, 1.0, xtol=1e-14)
+    assert r.capped_hours == r.cooling_capped_hours == 8760
+    np.testing.assert_allclose(r.it_cap_fraction, scale, rtol=1e-7)
+    np.testing.assert_allclose(r.facility_kw, hand_facility_kw(1.0, scale)["facility"], rtol=1e-7)
+    assert r.cooling_excess_kw.max() <= 0.0
+    assert r.unmet_heat_kw.max() == 0.0
+
+
+def test_the_tighter_of_utility_and_cooling_caps(weather):
+    by_cooling = hourly_power(one_rack(chiller_kw=120.0), 1.0, weather, NETWORK_KW).it_cap_fraction
+    by_utility = hourly_power(one_rack(utility_mw=0.15), 1.0, weather, NETWORK_KW).it_cap_fraction
+    both = hourly_power(one_rack(utility_mw=0.15, chiller_kw=120.0), 1.0, weather, NETWORK_KW).it_cap_fraction
+    np.testing.assert_allclose(both, np.minimum(by_cooling, by_utility), rtol=1e-7)
 
 
 @pytest.mark.parametrize("path", [*EXAMPLES, SMALL], ids=lambda p: p.stem)

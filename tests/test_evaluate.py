@@ -19,7 +19,7 @@ from twin.production import streams
 REQUIRED_KPIS = {
     "it_power_mw", "facility_power_mw", "peak_facility_power_mw", "pue", "output_tokens_per_s", "tokens_per_joule",
     "tokens_per_s_per_mw", "cost_per_million_tokens_usd", "annual_cost_usd", "capex_usd", "availability", "utilization",
-    "energy_mwh", "capped_hours", "water_m3", "co2_t",
+    "energy_mwh", "capped_hours", "cooling_capped_hours", "water_m3", "co2_t",
 }
 
 
@@ -76,6 +76,17 @@ def test_tight_interconnect_caps_it_and_loses_tokens(small, small_eval):
     # tokens served plus tokens lost to the cap is what the uncapped year served
     lost_per_s = tight.kpis["tokens_lost_to_cap"] / (8760 * 3600)
     assert tight.kpis["output_tokens_per_s"] + lost_per_s == pytest.approx(small_eval.kpis["output_tokens_per_s"], rel=1e-9)
+
+
+def test_too_little_cooling_caps_it_and_loses_tokens(small, small_eval):
+    one_cdu = evaluate(apply_overrides(small, {"cooling.loops[cdu-1].units": 1, "cooling.loops[cdu-1].redundancy": "N"}))
+    k = one_cdu.kpis
+    assert k["cooling_capped_hours"] > 0
+    assert k["capped_hours"] >= k["cooling_capped_hours"]
+    assert small_eval.kpis["cooling_capped_hours"] == 0
+    lost_per_s = k["tokens_lost_to_cap"] / (8760 * 3600)
+    assert k["output_tokens_per_s"] + lost_per_s == pytest.approx(small_eval.kpis["output_tokens_per_s"], rel=1e-9)
+    assert k["cost_per_million_tokens_usd"] > small_eval.kpis["cost_per_million_tokens_usd"]
 
 
 def test_more_demand_more_tokens_and_power(small, small_eval):

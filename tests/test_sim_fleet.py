@@ -11,7 +11,7 @@ import pytest
 from tests.conftest import SMALL
 from tests.sim_support import FLAKY, RELIABLE, flaky
 from twin.energy import deployment_systems
-from twin.evaluate import evaluate
+from twin.evaluate import account_year, evaluate
 from twin.loader import load_spec
 from twin.reliability import availability
 from twin.sim.montecarlo import monte_carlo
@@ -33,14 +33,30 @@ def small_setup(small):
     return prepare(small)
 
 
+def _all_systems_up(spec, su, busy_cap: float):
+    """evaluate's accounting of a year in which every system stays powered, busy up to `busy_cap` of demand."""
+    busy = np.minimum(su.demand, busy_cap)[None, :] * np.ones((len(su.streams), 1))
+    return account_year(spec, su.streams, su.weather, su.demand, busy, 1.0, np.ones((len(spec.deployments), 1)))
+
+
 def test_without_failures_the_year_is_evaluates(small, small_setup):
-    analytic = evaluate(small).kpis
+    analytic = _all_systems_up(small, small_setup, 1.0).kpis
     sim = simulate_year(small, 0, NO_FAILURES, small_setup).kpis
     assert set(analytic) <= set(sim)
     for key, value in analytic.items():
-        if key != "availability":  # static (every failure averaged in) against this year's, which had none
-            assert sim[key] == pytest.approx(value, rel=1e-12, abs=1e-9), key
+        assert sim[key] == pytest.approx(value, rel=1e-12, abs=1e-9), key
     assert sim["availability"] == 1.0
+
+
+def test_failed_systems_draw_nothing(small, small_setup):
+    """evaluate counts the static unavailability's share of systems as down, drawing not even idle power."""
+    (dep,) = small.deployments
+    a = availability(small).groups[0].availability
+    assert a < 1.0
+    idle_not_drawn_kw = (1.0 - a) * deployment_systems(small, dep) * small.cat.systems[dep.system].idle_kw
+    drawn = evaluate(small).hourly["it_kw"].to_numpy()
+    all_up = _all_systems_up(small, small_setup, a).hourly["it_kw"].to_numpy()
+    np.testing.assert_allclose(all_up - drawn, idle_not_drawn_kw, rtol=1e-9)
 
 
 def test_same_seed_same_year(small, small_setup):

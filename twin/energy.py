@@ -3,8 +3,9 @@
 Vectorized over hours; Python loops run only over the few deployments, loops, plants and
 power groups. The flow of one hour, for every hour at once:
 
-1. IT per deployment: systems x (idle + (max - idle) x utilization). The network load is
-   spread over the halls by installed rack power.
+1. IT per deployment: systems x (idle x powered + (max - idle) x utilization), where
+   `powered` is the share of its systems up (a failed system, or one without power or
+   cooling, draws nothing). The network load is spread over the halls by installed rack power.
 2. Heat: each system's `liquid_share` goes to the hall's CDU loops, the rest and the network
    to its CRAH loops (to the other kind when a hall has only one), shared by installed
    capacity; a loop passes its heat plus its own pump/fan power to its plants, shared
@@ -14,18 +15,21 @@ power groups. The flow of one hour, for every hour at once:
    splits equally over its non-generator `fed_by` (generators stand by while the utility
    is up); an empty `powered_by` draws from the utility directly, as does the misc load.
 4. Facility power = everything the utility (and any generator feeding alone) delivers.
-   Where it exceeds `site.utility_mw`, every deployment's IT is scaled down by the same
-   factor, found per capped hour by regula falsi, until it fits.
+5. The cap: where facility power exceeds `site.utility_mw`, or the heat exceeds what the
+   installed loops can move or the plants reject, every deployment's IT is scaled down by
+   the same factor (operators power-cap GPUs), found per capped hour by regula falsi,
+   until both fit.
 
 PUE counts the network as IT (The Green Grid): facility / (IT + network). Losses of the
-electrical rooms are not added to the cooling load. Heat that loops or plants cannot move
-or reject (capacity, no compressor) is reported as `unmet_heat_kw`; it does not cap IT here.
+electrical rooms are not added to the cooling load. A plant without compressor that
+cannot cool its water to the supply temperature (a hot hour) still rejects the heat, with
+warmer water: that shortfall is reported as `unmet_heat_kw` and does not cap IT.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from graphlib import TopologicalSorter
 
 import numpy as np
@@ -38,6 +42,7 @@ from twin.weather import Weather
 UTILITY = "utility"
 CAP_ITERATIONS = 60  # regula falsi steps at most; about six suffice
 CAP_TOLERANCE_KW = 1e-6  # a capped hour's facility power ends this close below the limit
+ROUNDING_KW = 1e-9  # an excess this small is floating-point noise: the hour fits
 
 
 def deployment_systems(spec: Spec, dep: Deployment) -> int:
@@ -63,8 +68,10 @@ class EnergyResult:
     pue: np.ndarray  # facility / (IT + network); NaN where both are zero
     it_cap_fraction: np.ndarray  # served share of the wanted IT power (same for every deployment)
     water_l: np.ndarray
-    unmet_heat_kw: np.ndarray  # heat loops and plants could not move or reject (their capacity, no compressor)
+    unmet_heat_kw: np.ndarray  # heat plants without compressor reject only with warmer water
     free_cooling_hours: dict[str, int]  # per plant: hours with the compressor off
+    cooling_excess_kw: np.ndarray  # heat over the capacity of the most loaded loop or plant (negative: headroom)
+    cooling_capped: np.ndarray  # hours the cooling capacity, not only the utility, capped IT (bool)
 
     @property
     def annual_pue(self) -> float:
@@ -73,8 +80,13 @@ class EnergyResult:
 
     @property
     def capped_hours(self) -> int:
-        """Hours in which the utility interconnect capped IT."""
+        """Hours in which the utility interconnect or the cooling capacity capped IT."""
         return int(np.count_nonzero(self.it_cap_fraction < 1.0 - 1e-9))
+
+    @property
+    def cooling_capped_hours(self) -> int:
+        """Hours in which the heat would have exceeded the installed cooling capacity."""
+        return int(np.count_nonzero(self.cooling_capped))
 
     @property
     def energy_mwh(self) -> float:
@@ -126,6 +138,7 @@ class _Facility:
                 for i, share in _shares(ids, loop_cap).items():
                     matrix[loop_ids.index(i), j] = share
         self.loop_capacity = np.array([loop_cap[i] for i in loop_ids])
+        self.plant_capacity = np.array([plant_cap[i] for i in plant_ids])
         self.loop_to_plant = np.zeros((len(plant_ids), len(loop_ids)))
         for i, lp in enumerate(self.loops):
             for p, share in _shares(lp.plants, plant_cap).items():
@@ -139,10 +152,12 @@ class _Facility:
                 order.add(up, g.id)  # a group's consumers are resolved before it
         self.order = [i for i in order.static_order() if i in self.groups]
 
-    def it_kw(self, utilization, hours: int) -> np.ndarray:
-        """Wanted IT power per deployment, (deployments, hours), for a utilization of shape (), (hours,) or (deployments, hours)."""
-        u = np.broadcast_to(np.asarray(utilization, dtype=float), (len(self.idle_kw), hours))
-        return self.idle_kw[:, None] + self.span_kw[:, None] * u
+    def it_kw(self, utilization, hours: int, powered=1.0) -> np.ndarray:
+        """Wanted IT power per deployment, (deployments, hours); `utilization` and `powered` of shape (), (hours,) or (deployments, hours)."""
+        shape = (len(self.idle_kw), hours)
+        u = np.broadcast_to(np.asarray(utilization, dtype=float), shape)
+        up = np.broadcast_to(np.asarray(powered, dtype=float), shape)
+        return self.idle_kw[:, None] * up + self.span_kw[:, None] * u
 
     def _feed(self, loads: dict, ids: list[str], kw) -> None:
         sources = [i for i in ids if i not in self.generators] or ids or [UTILITY]
@@ -157,7 +172,8 @@ class _Facility:
         hall_liquid = self.dep_hall @ (self.liquid[:, None] * it_dep)
         loop_heat = self.liquid_to_loop @ hall_liquid + self.air_to_loop @ (hall_it - hall_liquid + hall_net)
         moved = np.minimum(loop_heat, self.loop_capacity[:, None])
-        unmet = (loop_heat - moved).sum(axis=0)
+        excess = (loop_heat - self.loop_capacity[:, None]).max(axis=0, initial=-np.inf)
+        unmet = np.zeros_like(network)
         loads: dict = defaultdict(float)
         loop_kw = np.empty_like(moved)
         for i, lp in enumerate(self.loops):
@@ -168,7 +184,9 @@ class _Facility:
         for i, p in enumerate(self.plants):
             ph = plant_hours(self.spec.cat.equipment[p.equipment], p.units, p.supply_c, plant_heat[i], weather)
             self._feed(loads, p.powered_by, ph.power_kw)
-            cooling, water, unmet = cooling + ph.power_kw, water + ph.water_l, unmet + ph.unmet_heat_kw
+            cooling, water = cooling + ph.power_kw, water + ph.water_l
+            unmet = unmet + ph.unmet_heat_kw - ph.over_capacity_kw
+            excess = np.maximum(excess, plant_heat[i] - self.plant_capacity[i])
             free[p.id] = int(np.count_nonzero(ph.compressor_share == 0.0))
         for j, hall in enumerate(self.spec.halls):
             self._feed(loads, hall.power_feeds, hall_it[j] + hall_net[j])
@@ -194,37 +212,47 @@ class _Facility:
             water_l=water,
             unmet_heat_kw=unmet,
             free_cooling_hours=free,
+            cooling_excess_kw=excess,
+            cooling_capped=excess > CAP_TOLERANCE_KW,
         )
 
 
-def hourly_power(spec: Spec, it_utilization, weather: Weather, network_kw=0.0) -> EnergyResult:
-    """The year's hourly power flows at this IT utilization, capped by the utility interconnect.
+def hourly_power(spec: Spec, it_utilization, weather: Weather, network_kw=0.0, powered=1.0) -> EnergyResult:
+    """The year's hourly power flows at this IT utilization, capped by the utility interconnect and the cooling capacity.
 
     Args:
         spec: a validated facility.
-        it_utilization: 0..1, a constant, per hour (hours,), or per deployment and hour (deployments, hours).
+        it_utilization: 0..1, a constant, per hour (hours,), or per deployment and hour (deployments, hours);
+            the share of each deployment's dynamic power `max - idle` drawn.
+        powered: 0..1, shaped likewise: the share of each deployment's systems up, drawing idle power or more.
         weather: the hourly outdoor temperatures; its length sets the number of hours.
         network_kw: scale-out network power, a constant or per hour (never capped).
 
     Returns:
-        The flows; `it_cap_fraction` below 1 marks the hours the utility capped.
+        The flows; `it_cap_fraction` below 1 marks the capped hours, `cooling_capped` those the cooling capped.
     """
     fac = _Facility(spec)
     hours = len(weather.dry_bulb_c)
-    wanted = fac.it_kw(it_utilization, hours)
+    wanted = fac.it_kw(it_utilization, hours, powered)
     network = np.array(np.broadcast_to(np.asarray(network_kw, dtype=float), (hours,)))
     limit = spec.site.utility_mw * 1000.0
+
+    def excess(r: EnergyResult) -> np.ndarray:
+        """How far each hour is past its tighter limit, kW: facility power over the utility, or heat over the cooling."""
+        return np.maximum(r.facility_kw - limit, r.cooling_excess_kw)
+
     scale = np.ones(hours)
-    excess = fac.year(wanted, scale, network, weather).facility_kw - limit
-    over = np.flatnonzero(excess > 0)
+    full = fac.year(wanted, scale, network, weather)
+    over = np.flatnonzero(excess(full) > 0)
     if over.size:
         sub = Weather(weather.dry_bulb_c[over], weather.wet_bulb_c[over], weather.source)
 
         def excess_at(s: np.ndarray) -> np.ndarray:
-            return fac.year(wanted[:, over], s, network[over], sub).facility_kw - limit
+            return excess(fac.year(wanted[:, over], s, network[over], sub))
 
-        scale[over] = _largest_fitting_scale(excess_at, excess_at(np.zeros(over.size)), excess[over])
-    return fac.year(wanted, scale, network, weather)
+        scale[over] = _largest_fitting_scale(excess_at, excess_at(np.zeros(over.size)), excess(full)[over])
+    result = fac.year(wanted, scale, network, weather)
+    return replace(result, cooling_capped=full.cooling_capped)
 
 
 def _largest_fitting_scale(excess_at, at_zero: np.ndarray, at_one: np.ndarray) -> np.ndarray:
@@ -242,11 +270,11 @@ def _largest_fitting_scale(excess_at, at_zero: np.ndarray, at_one: np.ndarray) -
             break
         c = np.where(live, (a * fb - b * fa) / np.where(live, fb - fa, 1.0), a)
         fc = excess_at(c)
-        fits = live & (fc <= 0)
+        fits = live & (fc <= ROUNDING_KW)
         over = live & ~fits
         fb = np.where(fits & (kept == 1), fb / 2, fb)  # a moved twice in a row: pull the next c towards b
         fa = np.where(over & (kept == -1), fa / 2, fa)
         a, fa = np.where(fits, c, a), np.where(fits, fc, fa)
         b, fb = np.where(over, c, b), np.where(over, fc, fb)
         kept = np.where(fits, 1, np.where(over, -1, kept))
-    return np.where(fa <= 0, a, 0.0)
+    return np.where(fa <= ROUNDING_KW, a, 0.0)

@@ -1,4 +1,4 @@
-"""The analytic year: demand, operating points, availability, weather, power cap and cost in one pass.
+"""The analytic year: demand, operating points, availability, weather, power and cooling caps, and cost in one pass.
 
 Vectorized over the 8760 hours; Python loops run only over the few (deployment, model)
 streams. For each stream and hour:
@@ -9,10 +9,11 @@ streams. For each stream and hour:
 where C is the stream's capacity at SLA (GPUs x output tokens/s/GPU at the operating
 point), demand(h) the workload's hourly level and profile (a share of capacity), A_d the
 static availability of the stream's rack group, and cap(h) the share of wanted IT power the
-utility interconnect lets through at that hour's weather. Rack power follows the
-operating point: idle + (P_op - idle) x u, with P_op the system's power when serving at
-the operating point. Tokens lost are counted separately to failures (demand above A_d)
-and to the power cap.
+utility interconnect and the installed cooling let through at that hour's weather
+(`twin.energy`). Rack power follows the
+operating point: idle x A_d + (P_op - idle) x u, with P_op the system's power when serving
+at the operating point; systems down (the share 1 - A_d) draw nothing. Tokens lost are counted separately to failures (demand above A_d)
+and to the cap.
 """
 
 from __future__ import annotations
@@ -74,17 +75,19 @@ def evaluate(spec: Spec, weather: Weather | None = None) -> Evaluation:
     demand = hourly_demand(spec.workload.demand, len(weather.dry_bulb_c))
     a = np.array([avail.groups[s.deployment].availability for s in ss])
     busy = np.minimum(demand[None, :], a[:, None])  # share of each stream's GPUs busy
-    return account_year(spec, ss, weather, demand, busy, avail.facility)
+    powered = np.array([[avail.groups[k].availability] for k in range(len(spec.deployments))])
+    return account_year(spec, ss, weather, demand, busy, avail.facility, powered)
 
 
 def account_year(spec: Spec, ss: list[Stream], weather: Weather, demand: np.ndarray, busy: np.ndarray,
-                 facility_availability: float, shed: np.ndarray | None = None) -> Evaluation:
+                 facility_availability: float, powered: np.ndarray, shed: np.ndarray | None = None) -> Evaluation:
     """The hour-level accounting of a year, shared with the fleet simulation (`twin.sim`).
 
     Args:
         demand: wanted share of each stream's capacity, (hours,) or (streams, hours).
         busy: share of each stream's GPUs serving, (streams, hours); the rest of `demand` is lost to failures.
         facility_availability: the capacity-weighted availability to report.
+        powered: share of each deployment's systems up, (deployments, 1 or hours); the rest draw nothing.
         shed: share of each stream's GPUs idled by grid flexibility events, (streams, hours), counted
             apart from failures as `tokens_lost_to_shedding` (only reported when given).
     """
@@ -92,7 +95,7 @@ def account_year(spec: Spec, ss: list[Stream], weather: Weather, demand: np.ndar
     net = network(spec)
     demand = np.broadcast_to(demand, busy.shape)
     capacity = np.array([s.capacity_tokens_per_s for s in ss])  # tokens/s at SLA
-    energy = hourly_power(spec, _stream_power_utilization(spec, ss, busy), weather, net.power_kw)
+    energy = hourly_power(spec, _stream_power_utilization(spec, ss, busy), weather, net.power_kw, powered)
     cap = energy.it_cap_fraction
 
     wanted = capacity[:, None] * demand
@@ -156,6 +159,7 @@ def _kpis(spec, energy: EnergyResult, served, gpus, busy, cap, tokens_year, annu
         "utilization": float((gpus[:, None] * busy * cap[None, :]).sum() / (gpus.sum() * busy.shape[1])) if gpus.sum() else 0.0,
         "energy_mwh": energy_mwh,
         "capped_hours": float(energy.capped_hours),
+        "cooling_capped_hours": float(energy.cooling_capped_hours),
         "water_m3": water_m3,
         "wue_l_per_kwh": energy.wue_l_per_kwh,
         "co2_t": energy_mwh * spec.site.grid_carbon_kg_per_mwh / 1000.0,

@@ -81,7 +81,7 @@ def simulate_year(spec: Spec, seed: Seed = 0, options: SimOptions | None = None,
     shed = shares.busy - busy
     availability = float(su.max_kw @ shares.racks_up.mean(axis=1) / su.max_kw.sum()) if su.max_kw.sum() else 1.0
     demand = su.demand * shares.multiplier
-    ev = account_year(spec, su.streams, su.weather, demand, busy, availability, shed=shed)
+    ev = account_year(spec, su.streams, su.weather, demand, busy, availability, shares.available, shed=shed)
 
     capacity = np.array([s.capacity_tokens_per_s for s in su.streams])
     cap = ev.hourly["it_cap_fraction"].to_numpy()
