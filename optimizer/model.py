@@ -170,12 +170,29 @@ def add_network(m: pyo.ConcreteModel, p: PlanProblem, bounds: RackBounds) -> Non
         bounds=lambda m, f: (0, math.ceil(max_ports[f] * fabric[f].switch_ports_per_rack_port / fabric[f].switch_ports)),
     )
     m.network_kw = pyo.Expression(expr=sum(fabric[f].switch_kw * m.switches[f] for f in m.FABRICS))
+    m.hall_network_kw = pyo.Expression(m.HALLS, rule=lambda m, h: _hall_network_kw(m, p, h, halls_of))
 
     @m.Constraint(m.FABRICS)
     def switch_ports_cover_rack_ports(m, f):
         r"""$N^{sw}_f\, k_f \ge \phi_f \sum_{h \in f,s} \pi_s\, r_{h,s}$"""
         ports = sum(rack_sum(m, p, per_rack("ports_per_rack", "it"), h) for h in halls_of[f])
         return fabric[f].switch_ports * m.switches[f] >= fabric[f].switch_ports_per_rack_port * ports
+
+
+def _hall_network_kw(m: pyo.ConcreteModel, p: PlanProblem, hall: str, halls_of: dict[str, list[str]]):
+    r"""The network load a hall carries, as the twin places it (`twin.network.hall_network_shares`).
+
+    A fabric serving one hall puts all its switches there; a fabric over several halls is
+    split by their rack ports, $\pi_s r_{h,s}\, \phi_f / k_f$ switches' worth each (the fabric's
+    switch count before rounding up).
+    """
+    f = next((fab for fab in p.fabrics if fab.id == p.hall(hall).fabric), None)
+    if f is None:
+        return 0.0
+    if halls_of[f.id] == [hall]:
+        return f.switch_kw * m.switches[f.id]
+    ports = rack_sum(m, p, per_rack("ports_per_rack", "it"), hall)
+    return f.switch_kw * f.switch_ports_per_rack_port / f.switch_ports * ports
 
 
 def rack_facility_kw(s: System, cooling: str, cond: Conditions, attr: str) -> float:
@@ -277,11 +294,16 @@ def _add_stages(m: pyo.ConcreteModel, p: PlanProblem, bounds: RackBounds, name: 
 
 
 def stage_load_kw(m: pyo.ConcreteModel, p: PlanProblem, scope: str, carries: str):
-    """The load a stage carries: nameplate IT or heat of its hall or of the site, or design-hour facility power."""
+    """The load a stage carries: nameplate IT or heat of its hall or of the site, or design-hour facility power.
+
+    The network is IT, cooled by air: it loads power and air-cooling stages, those of a hall with the hall's share.
+    """
     if carries == "facility":
         return m.design_facility_kw
     racks = rack_sum(m, p, per_rack("rack_max_kw", carries), None if scope == SITE else scope)
-    return racks + m.network_kw if scope == SITE and carries != "liquid_heat" else racks
+    if carries == "liquid_heat":
+        return racks
+    return racks + (m.network_kw if scope == SITE else m.hall_network_kw[scope])
 
 
 def _hall_max(p: PlanProblem, bounds: RackBounds, hall: str, per_rack_figure) -> float:
@@ -294,7 +316,7 @@ def _max_load_kw(m: pyo.ConcreteModel, p: PlanProblem, bounds: RackBounds, scope
     """An upper bound on a stage's load, for the big-M of its unit counts."""
     halls = [h.id for h in p.halls] if scope == SITE else [scope]
     it = sum(_hall_max(p, bounds, h, lambda s: s.rack_max_kw) for h in halls)
-    network = sum(f.switch_kw * m.switches[f.id].ub for f in p.fabrics) if scope == SITE else 0.0
+    network = sum(f.switch_kw * m.switches[f.id].ub for f in p.fabrics if scope == SITE or p.hall(scope).fabric == f.id)
     if carries != "facility":
         return it + network
     c = p.design_hour

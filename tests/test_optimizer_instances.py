@@ -150,7 +150,19 @@ def _evaluate(p: PlanProblem, racks: dict, choice: tuple, tokens: float) -> Plan
             if scope in (SITE, h):
                 liquid, air = _shares(system[s], c)
                 total += n * system[s].rack_max_kw * {"it": 1.0, "liquid_heat": liquid, "air_heat": air}[carries]
-        return total + (network_kw if scope == SITE and carries != "liquid_heat" else 0.0)
+        if carries == "liquid_heat":
+            return total
+        return total + (network_kw if scope == SITE else hall_network_kw(scope))
+
+    def hall_network_kw(hall: str) -> float:
+        """The hall's switches: all of its fabric's if the fabric serves it alone, else its ports' worth."""
+        f = next((f for f in p.fabrics if f.id == p.hall(hall).fabric), None)
+        if f is None:
+            return 0.0
+        if [h.id for h in p.halls if h.fabric == f.id] == [hall]:
+            return f.switch_kw * switches[f.id]
+        ports = sum(n * system[s].ports_per_rack for (h, s, _), n in racks.items() if h == hall)
+        return f.switch_kw * f.switch_ports_per_rack_port / f.switch_ports * ports
 
     capex = sum(n * system[s].rack_capex_usd for (_, s, _), n in racks.items()) + sum(
         f.switch_capex_usd * switches[f.id] for f in p.fabrics

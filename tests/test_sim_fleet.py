@@ -10,7 +10,7 @@ import pytest
 
 from tests.conftest import SMALL
 from tests.sim_support import FLAKY, RELIABLE, flaky
-from twin.energy import deployment_systems
+from twin.deployments import deployment_systems
 from twin.evaluate import account_year, evaluate
 from twin.loader import load_spec
 from twin.reliability import availability

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from twin.energy import deployment_systems, rack_max_kw
+from twin.deployments import deployment_systems, rack_max_kw
 from twin.spec import Economics, Spec, Tariff
 from twin.weather import DAYS_IN_MONTH, HOURS
 

@@ -5,7 +5,8 @@ power groups. The flow of one hour, for every hour at once:
 
 1. IT per deployment: systems x (idle x powered + (max - idle) x utilization), where
    `powered` is the share of its systems up (a failed system, or one without power or
-   cooling, draws nothing). The network load is spread over the halls by installed rack power.
+   cooling, draws nothing). Each fabric's network load sits in the halls it connects, split
+   by their NIC bandwidth (`twin.network.hall_network_shares`); with no fabric, by installed rack power.
 2. Heat: each system's `liquid_share` goes to the hall's CDU loops, the rest and the network
    to its CRAH loops (to the other kind when a hall has only one), shared by installed
    capacity; a loop passes its heat plus its own pump/fan power to its plants, shared
@@ -35,24 +36,16 @@ from graphlib import TopologicalSorter
 import numpy as np
 
 from twin.cooling import loop_power_kw, plant_hours
+from twin.deployments import deployment_systems
 from twin.equipment import input_kw, unit_capacity_kw
-from twin.spec import Deployment, Spec
+from twin.network import hall_network_shares
+from twin.spec import Spec
 from twin.weather import Weather
 
 UTILITY = "utility"
 CAP_ITERATIONS = 60  # regula falsi steps at most; about six suffice
 CAP_TOLERANCE_KW = 1e-6  # a capped hour's facility power ends this close below the limit
 ROUNDING_KW = 1e-9  # an excess this small is floating-point noise: the hour fits
-
-
-def deployment_systems(spec: Spec, dep: Deployment) -> int:
-    """Systems installed by a deployment (the spec may override the catalog's systems per rack)."""
-    return dep.racks * (dep.systems_per_rack or spec.cat.systems[dep.system].systems_per_rack)
-
-
-def rack_max_kw(spec: Spec) -> float:
-    """Installed IT power at full load over all deployments, kW."""
-    return sum(deployment_systems(spec, d) * spec.cat.systems[d.system].max_kw for d in spec.deployments)
 
 
 @dataclass(frozen=True)
@@ -120,8 +113,7 @@ class _Facility:
         self.dep_hall = np.zeros((len(self.halls), len(deps)))
         for k, d in enumerate(deps):
             self.dep_hall[self.halls.index(d.hall), k] = 1.0
-        hall_max = self.dep_hall @ (self.idle_kw + self.span_kw)
-        self.hall_network_share = hall_max / hall_max.sum() if hall_max.sum() > 0 else np.full(len(self.halls), 1 / len(self.halls))
+        self.hall_network_share = self._network_shares(spec)
 
         self.loops = spec.cooling.loops
         self.plants = spec.cooling.plants
@@ -151,6 +143,14 @@ class _Facility:
             for up in g.fed_by:
                 order.add(up, g.id)  # a group's consumers are resolved before it
         self.order = [i for i in order.static_order() if i in self.groups]
+
+    def _network_shares(self, spec: Spec) -> np.ndarray:
+        """Each hall's share of the network load: by its fabrics' ports, else (no fabric power) by installed rack power."""
+        by_fabric = hall_network_shares(spec)
+        if by_fabric is not None:
+            return np.array([by_fabric[h] for h in self.halls])
+        hall_max = self.dep_hall @ (self.idle_kw + self.span_kw)
+        return hall_max / hall_max.sum() if hall_max.sum() > 0 else np.full(len(self.halls), 1 / len(self.halls))
 
     def it_kw(self, utilization, hours: int, powered=1.0) -> np.ndarray:
         """Wanted IT power per deployment, (deployments, hours); `utilization` and `powered` of shape (), (hours,) or (deployments, hours)."""

@@ -3,8 +3,8 @@
 The rules follow the hourly energy model (`twin.energy`) at one operating point:
 
 - A rack group at IT utilization `u` draws `idle + (max - idle)·u`, or nothing when it has
-  lost power or cooling. The network's power is spread over the halls by installed rack
-  power and counted as air heat.
+  lost power or cooling. Each fabric's power sits in the halls it connects
+  (`twin.network.hall_network_shares`) and is counted as air heat.
 - Heat: the liquid share goes to the hall's working CDU loops, the rest to its working CRAH
   loops (to the other kind when a hall has only one), shared by installed capacity; a loop
   passes its heat plus its pump or fan power (`twin.cooling.loop_power_kw`) to its working
@@ -35,7 +35,7 @@ from twin.connectivity import Topology
 from twin.cooling import loop_power_kw, plant_hours
 from twin.equipment import input_kw, unit_capacity_kw
 from twin.graph import POWER, UTILITY, is_infrastructure, node_ids
-from twin.network import network_power_kw
+from twin.network import hall_network_shares, network_power_kw
 from twin.spec import Spec
 from twin.weather import Weather, weather_for
 
@@ -100,8 +100,8 @@ class FlowModel:
     def _halls(self, spec: Spec) -> list[_Hall]:
         nodes, ids = self.graph.nodes, node_ids(spec)
         installed = {h.id: sum(nodes[r]["max_kw"] for r in self.topo.racks if nodes[r]["hall"] == h.id) for h in spec.halls}
-        total = sum(installed.values())
         network = network_power_kw(spec)
+        shares = hall_network_shares(spec) or {}
         out = []
         for h in spec.halls:
             loops = [ids[lp] for lp in h.cooling_loops]
@@ -112,8 +112,7 @@ class FlowModel:
                 liquid = sum(nodes[r]["liquid_kw"] for r in racks) / installed[h.id]
             else:
                 liquid = sum(self.capacity[lp] for lp in cdus) / sum(self.capacity[lp] for lp in loops)
-            share = installed[h.id] / total if total > 0 else 1.0 / len(spec.halls)
-            out.append(_Hall(h.id, [ids[f] for f in h.power_feeds], cdus or crahs, crahs or cdus, racks, liquid, network * share))
+            out.append(_Hall(h.id, [ids[f] for f in h.power_feeds], cdus or crahs, crahs or cdus, racks, liquid, network * shares.get(h.id, 0.0)))
         return out
 
     def _draw(self, load: dict, suppliers: list[str], kw, live: dict) -> None:

@@ -17,7 +17,7 @@ import networkx as nx
 
 from twin import __version__
 from twin.catalog import Distribution, Transformer, UpsModule
-from twin.energy import deployment_systems
+from twin.deployments import deployment_systems
 from twin.equipment import efficiency, unit_capacity_kw, usable_capacity_kw
 from twin.network import network
 from twin.spec import Spec

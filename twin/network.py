@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from twin.energy import deployment_systems
+from twin.deployments import deployment_systems
 from twin.equipment import network_unit_power_kw
 from twin.spec import Fabric, Spec
 
@@ -128,6 +128,36 @@ def network(spec: Spec) -> NetworkReport:
     """Every fabric of the spec, sized."""
     fabrics = tuple(size_fabric(spec, f) for f in spec.network.fabrics)
     return NetworkReport(fabrics, sum(f.power_kw for f in fabrics), {f.fabric: (f.switches, f.transceivers) for f in fabrics})
+
+
+def hall_network_shares(spec: Spec) -> dict[str, float] | None:
+    """Each hall's share of the network power: a fabric's switches and optics sit with the racks they connect.
+
+    A fabric's power is split over its halls by the NIC bandwidth of their GPUs; None when
+    no fabric draws any power (the caller then spreads an external network load itself).
+    """
+    reports = {r.fabric: r for r in network(spec).fabrics}
+    total = sum(r.power_kw for r in reports.values())
+    if total <= 0:
+        return None
+    shares = {h.id: 0.0 for h in spec.halls}
+    for fabric in spec.network.fabrics:
+        halls = [h.id for h in spec.halls if h.fabric == fabric.id]
+        bandwidth = {h: _nic_gbps(spec, fabric, h) for h in halls}
+        attached = sum(bandwidth.values())
+        for h in halls:
+            share = bandwidth[h] / attached if attached > 0 else 1.0 / len(halls)
+            shares[h] += reports[fabric.id].power_kw / total * share
+    return shares
+
+
+def _nic_gbps(spec: Spec, fabric: Fabric, hall: str) -> float:
+    """Scale-out NIC bandwidth of a hall's GPUs on a fabric."""
+    return sum(
+        deployment_systems(spec, d) * spec.cat.systems[d.system].gpus_per_system * fabric.nics_per_gpu * spec.cat.systems[d.system].scale_out_gbps
+        for d in spec.deployments
+        if d.hall == hall
+    )
 
 
 def network_power_kw(spec: Spec) -> float:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from twin.energy import deployment_systems
+from twin.deployments import deployment_systems
 from twin.perf import OperatingPoint, PerfError, operating_point
 from twin.spec import Deployment, Spec, WorkloadModel
 

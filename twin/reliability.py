@@ -31,7 +31,7 @@ import networkx as nx
 import numpy as np
 
 from twin.connectivity import Topology
-from twin.energy import deployment_systems
+from twin.deployments import deployment_systems
 from twin.graph import build_graph, is_infrastructure, rack_group_id
 from twin.spec import Spec
 

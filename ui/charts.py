@@ -8,7 +8,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from twin.analysis import NodeLoad, Spof
-from twin.energy import deployment_systems
+from twin.deployments import deployment_systems
 from twin.evaluate import Evaluation
 from twin.perf import ServingPoint
 from twin.spec import Spec

@@ -27,7 +27,7 @@ import pandas as pd
 import simpy
 
 from twin.connectivity import lost_rack_groups
-from twin.energy import deployment_systems
+from twin.deployments import deployment_systems
 from twin.graph import UTILITY, is_infrastructure, rack_group_id
 from twin.sim.options import GridEvent, SimOptions
 from twin.sim.rng import Seed, named_streams

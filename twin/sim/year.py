@@ -18,7 +18,7 @@ import pandas as pd
 
 import twin
 from twin.demand import hourly_demand
-from twin.energy import deployment_systems
+from twin.deployments import deployment_systems
 from twin.evaluate import account_year, spec_weather
 from twin.graph import build_graph
 from twin.production import Stream, streams
