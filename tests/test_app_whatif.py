@@ -5,7 +5,11 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import EXAMPLES, ROOT
+from tests.conftest import EXAMPLES, ROOT, SMALL
+from twin.evaluate import evaluate
+from twin.loader import load_spec
+from twin.overrides import apply_overrides
+from ui.whatif import cap_note
 
 
 def _number(metric) -> float:
@@ -97,3 +101,13 @@ def test_saved_scenarios_compare_side_by_side(reference):
     assert cost[dear] == pytest.approx(dear_cost, rel=1e-3)
     assert cost[f"Δ% {dear}"] > 0
     reference.switch_page("ui/pages/whatif.py").run()
+
+
+def test_a_capped_year_is_explained_in_words():
+    small = load_spec(SMALL)
+    assert cap_note(evaluate(small).kpis) is None
+    k = evaluate(apply_overrides(small, {"cooling.loops[cdu-1].units": 1, "cooling.loops[cdu-1].redundancy": "N"})).kpis
+    note = cap_note(k)
+    assert f"{int(k['capped_hours']):,} hours" in note
+    assert "by the cooling capacity" in note
+    assert f"{k['tokens_lost_to_cap'] / (k['output_tokens_per_year'] + k['tokens_lost_to_cap']):.2%}" in note

@@ -123,6 +123,16 @@ def cards(result: Evaluation, baseline: Evaluation | None) -> None:
         col.metric(label, fmt(value), delta, delta_color="normal" if good > 0 else "inverse")
 
 
+def cap_note(kpis: dict) -> str | None:
+    """What the interconnect and the cooling cost this year, in words; None when nothing was capped."""
+    hours, cooling = int(kpis["capped_hours"]), int(kpis["cooling_capped_hours"])
+    if not hours:
+        return None
+    lost = kpis["tokens_lost_to_cap"] / (kpis["output_tokens_per_year"] + kpis["tokens_lost_to_cap"])
+    why = "the cooling capacity" if cooling == hours else "the interconnect" if not cooling else f"the interconnect or the cooling ({cooling:,} h by cooling)"
+    return f"IT was capped in {hours:,} hours of the year by {why}: {lost:.2%} of the tokens it would have served were lost."
+
+
 def _frontiers(spec: Spec) -> tuple[dict, dict]:
     curves, chosen = {}, {}
     for wm in spec.workload.models:
@@ -157,6 +167,8 @@ def page() -> None:
         applied = apply_overrides(spec, ov)
     st.caption(f"{spec.name}: " + (", ".join(f"{k} = {v}" for k, v in ov.items()) if ov else "as written (move a lever in the sidebar)"))
     cards(result, base if ov else None)
+    if note := cap_note(result.kpis):
+        st.warning(note)
     name = st.text_input("Scenario name", value=f"{spec.name}: " + (", ".join(f"{k}={v}" for k, v in ov.items()) or "as written"), key="scenario_name")
     if st.button("Save scenario", key="save_scenario"):
         with Store(state.runs_dir()) as store:
