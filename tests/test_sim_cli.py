@@ -75,6 +75,7 @@ def test_bad_input_exits_2_without_a_traceback(monkeypatch, capsys, args):
         (("--spikes-per-year", "1e12"), "--spikes-per-year must be at most 8,760"),
         (("--grid-events-per-year", "1e9", "--shed-mw", "1"), "--grid-events-per-year must be at most 8,760"),
         (("--serving", "--replicas", "100000"), "--replicas must be at most 256"),
+        (("--replications", "100000000"), "--replications must be at most 10,000"),
         (("--serving", "--replicas", "200", "--max-batch", "4000"), "the limit is 1,000,000"),
     ],
 )

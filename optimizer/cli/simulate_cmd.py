@@ -35,6 +35,7 @@ SERVING_COLUMNS = {
 
 # Bounds that keep a run in memory: a serving run plays at least FILLS x replicas x batch requests.
 MAX_REQUESTS, MAX_REPLICAS, MAX_BATCH = 1_000_000, 256, 4096
+MAX_REPLICATIONS = 10_000  # simulated years; the bands settle long before
 OUT_FILES = ("series.parquet", "events.parquet", "serving_requests.parquet", "serving_queue.parquet", "simulate.json")
 
 
@@ -58,7 +59,7 @@ def simulate(
     out_dir: Path | None = typer.Option(None, "--out", help="Write the hourly series and event log (and serving runs) as Parquet here."),
 ) -> None:
     """KPIs of simulated years with 5/50/95 % bands, as `aift evaluate` reports them; serving latencies with --serving."""
-    bounds = {"--seed": (seed, 0, None), "--replications": (replications, 1, None), "--workers": (workers, 1, None),
+    bounds = {"--seed": (seed, 0, None), "--replications": (replications, 1, MAX_REPLICATIONS), "--workers": (workers, 1, None),
               "--crews": (crews, 1, None), "--spikes-per-year": (spikes, 0, HOURS), "--grid-events-per-year": (grid_events, 0, HOURS),
               "--shed-mw": (shed_mw, 0, None), "--requests": (requests, 100, MAX_REQUESTS), "--replicas": (replicas, 1, MAX_REPLICAS),
               "--max-batch": (max_batch, 1, MAX_BATCH)}
