@@ -109,3 +109,10 @@ def test_yaml_that_the_reader_or_a_tag_refuses_names_its_line(tmp_path, text, li
     with pytest.raises(SpecError, match=re.escape(message)) as exc:
         load_yaml(path)
     assert exc.value.issues[0].line == line
+
+
+def test_large_redundant_groups_do_not_overflow_the_availability():
+    from twin.reliability import k_of_n
+
+    assert 0.0 <= k_of_n(0.999, 1999, 2000) <= 1.0  # binomial coefficients of 2000 units exceed a float
+    assert abs(k_of_n(0.99, 64, 65) - (0.99**65 + 65 * 0.01 * 0.99**64)) < 1e-12
