@@ -134,3 +134,4 @@ def test_a_discount_rate_too_small_to_register_is_straight_line():
     from twin.economics import capital_recovery_factor
 
     assert capital_recovery_factor(1e-300, 5) == capital_recovery_factor(0.0, 5) == 0.2
+    assert capital_recovery_factor(0.08, 1e30) == 0.08  # (1+r)^n overflows: a perpetuity
