@@ -157,6 +157,8 @@ def _min_cost_per_token(p: PlanProblem, deadline: float, rel_gap: float) -> Solu
     start = solve_model(m, time_limit_s=start_limit, rel_gap=max(rel_gap, START_REL_GAP))
     best = _snapshot(m, p)
     if best.tokens_per_year <= 0:
+        if start.status != "optimal":  # out of time before a plan with tokens was found: not proof there is none
+            raise SolveError("the time limit ran out before HiGHS found a plan that produces tokens")
         raise Infeasible("no plan within the limits produces any tokens")
     status: Status = "time-limit"
     steps, total_s, proving = [], start.solve_time_s, False

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +12,7 @@ import pytest
 
 from twin.errors import SpecError
 from twin.loader import load_spec
+from twin.yamlio import load_yaml
 
 BAD = sorted((Path(__file__).parent / "bad_specs").glob("*.yaml"))
 
@@ -76,3 +79,40 @@ def test_cli_usage_errors_exit_2_without_traceback(args):
     assert result.returncode == 2
     assert "Traceback" not in result.stderr + result.stdout
     assert "Error" in result.stderr
+
+
+def test_a_spec_path_that_is_not_a_regular_file_is_refused_before_reading(tmp_path):
+    fifo = tmp_path / "pipe.yaml"
+    os.mkfifo(fifo)  # reading it would block for ever; /dev/zero would fill the memory
+    for path, fragment in [(fifo, "not a regular file"), (Path("/dev/zero"), "not a regular file"),
+                           (tmp_path, "it is a directory"), ("nul\x00.yaml", "cannot read file")]:
+        with pytest.raises(SpecError, match=fragment) as exc:
+            load_yaml(path)
+        assert exc.value.issues[0].file == str(path)
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "message"),
+    [
+        ("name: a\x00b\n", 1, "U+0000 is not allowed"),
+        ("name: x\nsite: {utility_mw: !!float many}\n", 2, "'many' is not a valid float"),
+        ("name: x\n!!int ten: 1\n", 2, "'ten' is not a valid int"),
+        ("name: !!seq {a: 1}\n", 1, "'!!seq' does not fit a mapping"),
+        ("name: !!str [a]\n", 1, "'!!str' does not fit a list"),
+        ("units: " + "1" * 5000 + "\n", 1, "5,000 digits is too long"),
+        ("a: 1\n\xe9t\xe9: 2\n", 2, "not UTF-8"),
+    ],
+)
+def test_yaml_that_the_reader_or_a_tag_refuses_names_its_line(tmp_path, text, line, message):
+    path = tmp_path / "s.yaml"
+    path.write_bytes(text.encode("latin-1") if "\xe9" in text else text.encode())
+    with pytest.raises(SpecError, match=re.escape(message)) as exc:
+        load_yaml(path)
+    assert exc.value.issues[0].line == line
+
+
+def test_large_redundant_groups_do_not_overflow_the_availability():
+    from twin.reliability import k_of_n
+
+    assert 0.0 <= k_of_n(0.999, 1999, 2000) <= 1.0  # binomial coefficients of 2000 units exceed a float
+    assert abs(k_of_n(0.99, 64, 65) - (0.99**65 + 65 * 0.01 * 0.99**64)) < 1e-12

@@ -128,3 +128,10 @@ def test_raising_the_electricity_price_adds_exactly_the_energy_share(one_rack_ye
     assert {k: v for k, v in dearer.items() if k != "energy"} == {k: v for k, v in base.items() if k != "energy"}
     rise = cost_per_million_tokens(sum(dearer.values()), tokens) - cost_per_million_tokens(sum(base.values()), tokens)
     assert rise == pytest.approx(1.5 * base["energy"] / (tokens / 1e6))
+
+
+def test_a_discount_rate_too_small_to_register_is_straight_line():
+    from twin.economics import capital_recovery_factor
+
+    assert capital_recovery_factor(1e-300, 5) == capital_recovery_factor(0.0, 5) == 0.2
+    assert capital_recovery_factor(0.08, 1e30) == 0.08  # (1+r)^n overflows: a perpetuity

@@ -67,6 +67,25 @@ def test_bad_input_exits_2_without_a_traceback(monkeypatch, capsys, args):
     assert "Traceback" not in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--spikes-per-year", "inf"), "--spikes-per-year must be a finite number"),
+        (("--shed-mw", "nan"), "--shed-mw must be a finite number"),
+        (("--spikes-per-year", "1e12"), "--spikes-per-year must be at most 8,760"),
+        (("--grid-events-per-year", "1e9", "--shed-mw", "1"), "--grid-events-per-year must be at most 8,760"),
+        (("--serving", "--replicas", "100000"), "--replicas must be at most 256"),
+        (("--replications", "100000000"), "--replications must be at most 10,000"),
+        (("--serving", "--replicas", "200", "--max-batch", "4000"), "the limit is 1,000,000"),
+    ],
+)
+def test_flags_that_would_never_finish_or_exhaust_memory_exit_2(monkeypatch, capsys, args, message):
+    assert aift(monkeypatch, "simulate", SMALL, "--replications", "1", *args) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert "Traceback" not in err
+
+
 def test_out_never_overwrites_the_spec_nor_a_file(monkeypatch, capsys, tmp_path):
     spec = tmp_path / "series.parquet"
     shutil.copy(SMALL, spec)

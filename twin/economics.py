@@ -28,9 +28,12 @@ STAFF_USD_PER_FTE = 120_000.0
 
 def capital_recovery_factor(rate: float, years: float) -> float:
     """Share of a capital sum paid each year to repay it with interest over `years` (1/n at zero rate)."""
-    if rate == 0:
+    try:
+        growth = (1.0 + rate) ** years
+    except OverflowError:  # a life so long that the sum is never repaid: the interest alone (a perpetuity)
+        return rate
+    if rate == 0 or growth == 1.0:  # a rate too small to move (1 + r)^n in floating point is zero
         return 1.0 / years
-    growth = (1.0 + rate) ** years
     return rate * growth / (growth - 1.0)
 
 

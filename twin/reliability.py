@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 import networkx as nx
 import numpy as np
+from scipy.stats import binom
 
 from twin.connectivity import Topology
 from twin.deployments import deployment_systems
@@ -46,7 +47,9 @@ def unit_availability(mtbf_h: float, mttr_h: float) -> float:
 
 def k_of_n(p: float, k: int, n: int) -> float:
     """Probability that at least `k` of `n` independent units, each working with probability `p`, work."""
-    return 1.0 - sum(math.comb(n, j) * p**j * (1.0 - p) ** (n - j) for j in range(k))
+    if n <= 64:  # exact for the group sizes of real facilities
+        return 1.0 - sum(math.comb(n, j) * p**j * (1.0 - p) ** (n - j) for j in range(k))
+    return float(binom.sf(k - 1, n, p))  # large groups: binomial coefficients overflow a float
 
 
 def node_availability(graph: nx.DiGraph) -> dict[str, float]:

@@ -19,8 +19,9 @@ Id = Annotated[
     Field(description="Identifier: lower-case letters, digits, '.', '_' and '-'."),
 ]
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
-PosInt = Annotated[int, Field(gt=0)]
-NonNegInt = Annotated[int, Field(ge=0)]
+MAX_COUNT = 10_000_000  # no count of a facility (units, racks, tokens of context) comes near it
+PosInt = Annotated[int, Field(gt=0, le=MAX_COUNT)]
+NonNegInt = Annotated[int, Field(ge=0, le=MAX_COUNT)]
 
 
 @cache

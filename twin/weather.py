@@ -46,12 +46,14 @@ from scipy.signal import lfilter
 
 from twin.errors import SpecError, SpecIssue
 from twin.spec import Climate
+from twin.yamlio import read_text_file
 
 HOURS = 8760
 DAYS = 365
 WEATHER_SEED = 8760  # the synthetic "typical year"; other seeds give other years of the same climate
 SEA_LEVEL_PA = 101325.0
 MAX_FILE_ISSUES = 20
+MAX_WEATHER_BYTES = 50_000_000  # a year of EPW is about 1.6 MB
 DAYS_IN_MONTH = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
@@ -231,10 +233,7 @@ class _FileIssues:
 
 
 def _read_lines(path: Path) -> list[str]:
-    try:
-        return path.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError as exc:
-        raise SpecError([SpecIssue(str(path), None, None, "", f"cannot read weather file: {exc.strerror}")]) from None
+    return read_text_file(path, MAX_WEATHER_BYTES, what="weather file", strict=False).splitlines()
 
 
 def _check_hours(issues: _FileIssues, rows: int, first_line: int) -> None:

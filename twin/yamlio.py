@@ -9,6 +9,7 @@ size and the size of the document after anchors are expanded (a "billion laughs"
 from __future__ import annotations
 
 import re
+import stat
 from collections.abc import Hashable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +48,10 @@ _STANDARD_TAGS = {
     "tag:yaml.org,2002:" + t
     for t in ("str", "int", "float", "bool", "null", "map", "seq", "merge")
 }
+# The node kind each standard tag may sit on: `!!map [a]` or `!!int abc` is a mistake, not data.
+_SCALAR_TAGS = {"tag:yaml.org,2002:" + t for t in ("str", "int", "float", "bool", "null")}
+_TAG_KIND = {"tag:yaml.org,2002:map": yaml.MappingNode, "tag:yaml.org,2002:seq": yaml.SequenceNode}
+_MAX_DIGITS = 4000  # below Python's int <-> str conversion limit (4300 digits)
 
 
 @dataclass
@@ -94,6 +99,21 @@ class _Builder:
         m = node.start_mark
         self.issues.append(SpecIssue(self.file, m.line + 1, m.column + 1, dotted(path), message))
 
+    def scalar(self, node: yaml.Node, path: Path_) -> Any:
+        """The value of a scalar node, or None with an issue when its tag cannot read it."""
+        kind = node.tag.rsplit(":", 1)[-1]
+        if node.tag not in _SCALAR_TAGS or not isinstance(node, yaml.ScalarNode):
+            self._issue(node, path, f"YAML tag '!!{kind}' does not fit a {_node_kind(node)}; write plain values")
+            return None
+        if kind == "int" and len(node.value) > _MAX_DIGITS:
+            self._issue(node, path, f"a number of {len(node.value):,} digits is too long")
+            return None
+        try:
+            return self.loader.construct_object(node, deep=True)
+        except (ValueError, KeyError, TypeError, OverflowError):
+            self._issue(node, path, f"{node.value[:40]!r} is not a valid {kind} (YAML tag '!!{kind}')")
+            return None
+
     def build(self, node: yaml.Node, path: Path_) -> Any:
         self.budget -= 1
         if self.budget < 0:
@@ -102,8 +122,11 @@ class _Builder:
         if node.tag not in _STANDARD_TAGS:
             self._issue(node, path, f"YAML tag {node.tag!r} is not allowed; write plain values")
             return None
-        if isinstance(node, yaml.ScalarNode):
-            return self.loader.construct_object(node, deep=True)
+        if node.tag in _TAG_KIND and not isinstance(node, _TAG_KIND[node.tag]):
+            self._issue(node, path, f"YAML tag '!!{node.tag.rsplit(':', 1)[-1]}' does not fit a {_node_kind(node)}; write plain values")
+            return None
+        if isinstance(node, yaml.ScalarNode) or node.tag in _SCALAR_TAGS:
+            return self.scalar(node, path)
         if isinstance(node, yaml.SequenceNode):
             return [self.build(child, (*path, i)) for i, child in enumerate(node.value)]
         return self._mapping(node, path)
@@ -124,7 +147,10 @@ class _Builder:
             if not isinstance(key_node, yaml.ScalarNode):
                 self._issue(key_node, path, "mapping keys must be plain scalars")
                 continue
-            key = self.loader.construct_object(key_node)
+            n_issues = len(self.issues)
+            key = self.scalar(key_node, path)
+            if len(self.issues) > n_issues:
+                continue
             if not isinstance(key, Hashable) or key is None:
                 self._issue(key_node, path, "mapping keys must be plain scalars")
                 continue
@@ -145,33 +171,70 @@ class _Builder:
         return out
 
 
+def _node_kind(node: yaml.Node) -> str:
+    return {yaml.MappingNode: "mapping", yaml.SequenceNode: "list"}.get(type(node), "plain value")
+
+
+def _line_col(text: str, position: int) -> tuple[int, int]:
+    """1-based line and column of a character offset of `text`."""
+    line = text.count("\n", 0, position) + 1
+    return line, position - (text.rfind("\n", 0, position) + 1) + 1
+
+
 class _TooLarge(Exception):
     def __init__(self, node: yaml.Node):
         self.node = node
+
+
+def read_text_file(path: str | Path, limit: int = MAX_FILE_BYTES, what: str = "file", strict: bool = True) -> str:
+    """The UTF-8 text of a regular file of at most `limit` bytes; SpecError naming the file otherwise.
+
+    A directory, a pipe or a device (`/dev/zero`) is refused before reading, and the read is
+    bounded, so no input can block or exhaust memory. `what` names the file in messages;
+    without `strict`, bytes that are not UTF-8 become U+FFFD.
+    """
+    file = str(path)
+
+    def fail(message: str) -> SpecError:
+        return SpecError([SpecIssue(file, None, None, "", message)])
+
+    try:
+        st = Path(path).stat()
+    except OSError as exc:
+        raise fail(f"cannot read {what}: {exc.strerror}") from None
+    except ValueError as exc:  # a NUL byte in the name
+        raise fail(f"cannot read {what}: {exc}") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise fail(f"cannot read {what}: it is a directory")
+    if not stat.S_ISREG(st.st_mode):
+        raise fail(f"cannot read {what}: not a regular file (a pipe, socket or device)")
+    if st.st_size > limit:
+        raise fail(f"file is {st.st_size:,} bytes; the limit is {limit:,}")
+    try:
+        with open(path, "rb") as f:
+            blob = f.read(limit + 1)
+    except OSError as exc:
+        raise fail(f"cannot read {what}: {exc.strerror}") from None
+    if len(blob) > limit:
+        raise fail(f"file is more than {limit:,} bytes; the limit is {limit:,}")
+    try:
+        return blob.decode("utf-8", "strict" if strict else "replace")
+    except UnicodeDecodeError as exc:
+        line = blob.count(b"\n", 0, exc.start) + 1
+        raise SpecError([SpecIssue(file, line, None, "", f"not UTF-8 text ({exc.reason} at byte {exc.start:,})")]) from None
 
 
 def load_yaml(path: str | Path, text: str | None = None) -> Document:
     """Read one YAML document strictly; raise SpecError listing every problem found."""
     file = str(path)
     if text is None:
-        p = Path(path)
-        try:
-            size = p.stat().st_size
-        except OSError as exc:
-            raise SpecError([SpecIssue(file, None, None, "", f"cannot read file: {exc.strerror}")]) from None
-        if size > MAX_FILE_BYTES:
-            raise SpecError([SpecIssue(file, None, None, "", f"file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}")])
-        try:
-            text = p.read_text(encoding="utf-8")
-        except UnicodeDecodeError as exc:
-            raise SpecError([SpecIssue(file, None, None, "", f"not UTF-8 text ({exc.reason})")]) from None
-        except OSError as exc:
-            raise SpecError([SpecIssue(file, None, None, "", f"cannot read file: {exc.strerror}")]) from None
+        text = read_text_file(path)
     elif len(text.encode("utf-8", "replace")) > MAX_FILE_BYTES:
         raise SpecError([SpecIssue(file, None, None, "", f"document is larger than {MAX_FILE_BYTES:,} bytes")])
 
-    loader = _Loader(text)
+    loader = None
     try:
+        loader = _Loader(text)  # the reader rejects control characters here, before any parsing
         node = loader.get_single_node()
         builder = _Builder(file, loader)
         data = builder.build(node, ()) if node is not None else None
@@ -179,6 +242,10 @@ def load_yaml(path: str | Path, text: str | None = None) -> Document:
         mark = exc.problem_mark or exc.context_mark
         msg = " ".join(s for s in (exc.context, exc.problem) if s)
         raise SpecError([SpecIssue(file, mark.line + 1 if mark else None, mark.column + 1 if mark else None, "", f"YAML syntax error: {msg}")]) from None
+    except yaml.reader.ReaderError as exc:
+        line, col = _line_col(text, exc.position)
+        char = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1] or "\0")
+        raise SpecError([SpecIssue(file, line, col, "", f"character U+{char:04X} is not allowed in YAML (control characters and NUL)")]) from None
     except yaml.YAMLError as exc:
         raise SpecError([SpecIssue(file, None, None, "", f"YAML error: {exc}")]) from None
     except _TooLarge as exc:
@@ -187,7 +254,8 @@ def load_yaml(path: str | Path, text: str | None = None) -> Document:
     except RecursionError:
         raise SpecError([SpecIssue(file, None, None, "", "document is nested too deeply")]) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     if builder.issues:
         raise SpecError(builder.issues)
     return Document(file, data, builder.marks)

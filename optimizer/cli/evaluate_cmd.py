@@ -6,10 +6,11 @@ from pathlib import Path
 
 import typer
 
-from optimizer.cli.output import InputError, out, print_json, table, write_atomic
+from optimizer.cli.output import InputError, check_output, out, print_json, spec_inputs, table, write_atomic
 from twin.evaluate import Evaluation, evaluate
 from twin.loader import load_spec
 from twin.perf import PerfError
+from twin.spec import Spec
 
 KPI_LABELS = {
     "output_tokens_per_s": "throughput (output tok/s, at SLA)",
@@ -34,9 +35,9 @@ KPI_LABELS = {
 }
 
 
-def run_evaluate(spec_path: Path) -> Evaluation:
+def run_evaluate(spec_path: Path, spec: Spec | None = None) -> Evaluation:
     """Load and evaluate; a workload the hardware cannot serve is bad input (exit 2)."""
-    spec = load_spec(spec_path)
+    spec = spec or load_spec(spec_path)
     try:
         return evaluate(spec)
     except PerfError as exc:
@@ -49,10 +50,11 @@ def evaluate_cmd(
     hourly: Path | None = typer.Option(None, "--hourly", help="Write the 8760 hourly values to this CSV file."),
 ) -> None:
     """KPIs and the cost breakdown of one analytic year (8760 hours)."""
-    result = run_evaluate(spec_path)
+    spec = load_spec(spec_path)
     if hourly is not None:
-        if hourly.resolve() == spec_path.resolve():
-            raise InputError(f"--hourly {hourly} would overwrite the spec")
+        check_output("--hourly", hourly, spec_inputs(spec))
+    result = run_evaluate(spec_path, spec)
+    if hourly is not None:
         write_atomic(hourly, result.hourly.to_csv(index=False))
     if as_json:
         print_json(result.to_json())

@@ -7,6 +7,7 @@ import os
 import sys
 import tempfile
 import traceback
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -111,16 +112,67 @@ def fmt(v: Any) -> str:
     return str(v)
 
 
+def spec_inputs(spec: Any) -> list[Path]:
+    """The files a loaded spec was read from: the spec itself and its weather file, if any."""
+    files = [] if spec.path is None else [Path(spec.path)]
+    weather = spec.site.climate.file
+    if weather is not None:
+        w = Path(weather)
+        files.append(w if w.is_absolute() or spec.path is None else Path(spec.path).parent / w)
+    return files
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve() or (a.exists() and b.exists() and os.path.samefile(a, b))
+    except (OSError, ValueError):
+        return False
+
+
+def check_output(flag: str, target: Path, inputs: Iterable[Path], *, files: Iterable[str] | None = None) -> None:
+    """Refuse an output path before any work is done: one of the inputs, the wrong kind, or under a file.
+
+    `target` is a file, or with `files` a folder into which those files are written.
+    """
+    target = Path(target)
+    written = [target] if files is None else [target / f for f in files]
+    for path in written:
+        for i in inputs:
+            if _same_file(path, Path(i)):
+                raise InputError(f"{flag} {target} would overwrite the input {i}; inputs are never written over")
+    if files is not None:
+        if target.exists() and not target.is_dir():
+            raise InputError(f"{flag} {target} is a file, not a directory")
+    elif target.is_dir():
+        raise InputError(f"{flag} {target} is a directory; give a file name")
+    ancestor = target if files is not None else target.parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise InputError(f"{flag} {target}: {ancestor} is a file, not a directory")
+
+
 def write_atomic(path: Path, data: bytes | str) -> None:
-    """Write a file through a temporary file and a rename, so no reader sees half of it."""
+    """Write a file through a temporary file and a rename, so no reader sees half of it.
+
+    A path that cannot be written (no such folder, no permission, a directory) is bad input:
+    InputError naming the path, never a traceback.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     blob = data.encode() if isinstance(data, str) else data
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        if path.is_dir():
+            raise IsADirectoryError(21, "it is a directory")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(blob)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise InputError(f"cannot write {path}: {exc.strerror or exc}") from None
         raise

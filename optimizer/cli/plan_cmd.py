@@ -8,17 +8,18 @@ from pathlib import Path
 
 import typer
 
-from optimizer.cli.output import Infeasible, InputError, out, print_json, table, write_atomic
+from optimizer.cli.output import Infeasible, InputError, check_output, out, print_json, spec_inputs, table, write_atomic
 from optimizer.plan_kpis import COMPARED
 from optimizer.planning import PlanInputError, PlanRun, plan_facility
 from optimizer.problem import parse_system_id
 from optimizer.solve import Infeasible as NoPlan
 from twin.loader import load_spec
+from twin.spec import Spec
 
 
-def run_plan(spec_path: Path, objective: str | None, time_limit_s: float, shadow: bool, verify: bool) -> PlanRun:
+def run_plan(spec_path: Path, objective: str | None, time_limit_s: float, shadow: bool, verify: bool, spec: Spec | None = None) -> PlanRun:
     """Load and plan; bad input raises InputError (exit 2), an impossible request Infeasible (exit 3)."""
-    spec = load_spec(spec_path)
+    spec = spec or load_spec(spec_path)
     try:
         return plan_facility(spec, objective, time_limit_s, shadow, verify)
     except PlanInputError as exc:
@@ -41,9 +42,12 @@ def plan_cmd(
     if out_file is not None:
         if out_file.resolve() == spec_path.resolve():
             raise InputError(f"--out {out_file} is the input spec; the plan is never written over it")
-        if out_file.exists() and not force:
+        if out_file.exists() and not out_file.is_dir() and not force:
             raise InputError(f"{out_file} exists; pass --force to overwrite it")
-    run = run_plan(spec_path, objective, time_limit, shadow, verify)
+    spec = load_spec(spec_path)
+    if out_file is not None:
+        check_output("--out", out_file, spec_inputs(spec))
+    run = run_plan(spec_path, objective, time_limit, shadow, verify, spec)
     if out_file is not None:
         write_atomic(out_file, run.yaml_text)
     if as_json:

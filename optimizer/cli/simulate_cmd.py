@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import io
 import json
+import math
 from pathlib import Path
 
 import pandas as pd
 import typer
 
 from optimizer.cli.evaluate_cmd import KPI_LABELS
-from optimizer.cli.output import InputError, out, print_json, table, write_atomic
+from optimizer.cli.output import InputError, check_output, out, print_json, spec_inputs, table, write_atomic
 from twin.loader import load_spec
 from twin.perf import PerfError
-from twin.sim.latency import StreamServing, serve_streams
+from twin.sim.latency import FILLS, StreamServing, serve_streams
 from twin.sim.montecarlo import MonteCarlo, monte_carlo
 from twin.sim.options import SimOptions
 from twin.sim.serving import ServingOptions
+from twin.weather import HOURS
 
 SIM_LABELS = KPI_LABELS | {
     "capacity_online": "capacity online (GPU systems up)",
@@ -29,6 +31,12 @@ SERVING_COLUMNS = {
     "throughput_tokens_per_s": "tok/s", "goodput_tokens_per_s": "goodput tok/s", "sla_share": "met SLA",
     "queue_mean": "queue mean", "max_rate_meeting_sla_per_s": "max req/s at SLA",
 }
+
+
+# Bounds that keep a run in memory: a serving run plays at least FILLS x replicas x batch requests.
+MAX_REQUESTS, MAX_REPLICAS, MAX_BATCH = 1_000_000, 256, 4096
+MAX_REPLICATIONS = 10_000  # simulated years; the bands settle long before
+OUT_FILES = ("series.parquet", "events.parquet", "serving_requests.parquet", "serving_queue.parquet", "simulate.json")
 
 
 def simulate(
@@ -51,15 +59,25 @@ def simulate(
     out_dir: Path | None = typer.Option(None, "--out", help="Write the hourly series and event log (and serving runs) as Parquet here."),
 ) -> None:
     """KPIs of simulated years with 5/50/95 % bands, as `aift evaluate` reports them; serving latencies with --serving."""
-    low = {"--seed": (seed, 0), "--replications": (replications, 1), "--workers": (workers, 1), "--crews": (crews, 1),
-           "--spikes-per-year": (spikes, 0), "--grid-events-per-year": (grid_events, 0), "--shed-mw": (shed_mw, 0),
-           "--requests": (requests, 100), "--replicas": (replicas, 1), "--max-batch": (max_batch, 1)}
-    for flag, (value, least) in low.items():  # checked here: this typer's range errors escape run_guarded
-        if value is not None and value < least:
+    bounds = {"--seed": (seed, 0, None), "--replications": (replications, 1, MAX_REPLICATIONS), "--workers": (workers, 1, None),
+              "--crews": (crews, 1, None), "--spikes-per-year": (spikes, 0, HOURS), "--grid-events-per-year": (grid_events, 0, HOURS),
+              "--shed-mw": (shed_mw, 0, None), "--requests": (requests, 100, MAX_REQUESTS), "--replicas": (replicas, 1, MAX_REPLICAS),
+              "--max-batch": (max_batch, 1, MAX_BATCH)}
+    for flag, (value, least, most) in bounds.items():  # checked here: this typer's range errors escape run_guarded
+        if value is None:
+            continue
+        if isinstance(value, float) and not math.isfinite(value):
+            raise InputError(f"{flag} must be a finite number; got {value}")
+        if value < least:
             raise InputError(f"{flag} must be at least {least}; got {value}")
+        if most is not None and value > most:
+            raise InputError(f"{flag} must be at most {most:,}" + (" (one an hour)" if most == HOURS else "") + f"; got {value:g}")
+    if serving and max_batch is not None and FILLS * replicas * max_batch > MAX_REQUESTS:
+        raise InputError(f"--replicas {replicas} x --max-batch {max_batch} needs {FILLS * replicas * max_batch:,} requests per run; "
+                         f"the limit is {MAX_REQUESTS:,}")
     spec = load_spec(spec_path)
-    if out_dir is not None and out_dir.exists() and not out_dir.is_dir():
-        raise InputError(f"--out {out_dir} is a file, not a directory")
+    if out_dir is not None:
+        check_output("--out", out_dir, spec_inputs(spec), files=OUT_FILES)
     try:
         options = SimOptions(crews=crews, repair=repair, spike_rate_per_year=spikes, grid_event_rate_per_year=grid_events,
                              grid_shed_mw=shed_mw, shed_policy=shed_policy)
@@ -85,8 +103,6 @@ def _write(out_dir: Path, spec_path: Path, mc: MonteCarlo, served: list[StreamSe
     if served:
         files["serving_requests.parquet"] = pd.concat([_requests(s) for s in served], ignore_index=True)
         files["serving_queue.parquet"] = pd.concat([_queue(s) for s in served], ignore_index=True)
-    if any((out_dir / name).resolve() == spec_path.resolve() for name in files):
-        raise InputError(f"--out {out_dir} would overwrite the spec")
     for name, df in files.items():
         buf = io.BytesIO()
         df.to_parquet(buf, index=False)

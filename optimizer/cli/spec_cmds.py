@@ -9,6 +9,7 @@ import typer
 
 from optimizer.cli.output import EXIT_INPUT, err, out, print_json, write_atomic
 from twin.errors import SpecError
+from twin.evaluate import spec_weather
 from twin.loader import load_spec
 from twin.schema import spec_json_schema
 
@@ -22,6 +23,8 @@ def validate(
     for path in specs:
         try:
             spec = load_spec(path)
+            if spec.site.climate.file is not None:  # the weather file is input too: read it as evaluate would
+                spec_weather(spec)
         except SpecError as exc:
             report.append({"file": str(path), "ok": False, "problems": [str(i) for i in exc.issues]})
             continue

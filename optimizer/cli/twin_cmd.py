@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from optimizer.cli.output import out, print_json, table, write_atomic
+from optimizer.cli.output import check_output, out, print_json, spec_inputs, table, write_atomic
 from twin.analysis import TwinReport, analyze
 from twin.graph import build_graph, to_graphml, to_node_link_json
 from twin.loader import load_spec
@@ -21,6 +21,8 @@ def twin(
 ) -> None:
     """Loads and headroom, single points of failure, stranded capacity, availability and network of a facility."""
     spec = load_spec(spec_path)
+    if graph_file is not None:
+        check_output("--graph", graph_file, spec_inputs(spec))
     report = analyze(spec, utilization)
     if graph_file is not None:
         graph = build_graph(spec)

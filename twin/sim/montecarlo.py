@@ -55,6 +55,7 @@ def monte_carlo(spec: Spec, seed: int = 0, replications: int = 10, options: SimO
     if replications < 1 or workers < 1:
         raise ValueError("replications and workers must be at least 1")
     options = options or SimOptions()
+    workers = min(workers, replications)  # a process per replication at most: more would sit idle
     children = seed_sequence(seed).spawn(replications)
     if workers == 1:
         years = _run_chunk(spec, children, options, setup)
