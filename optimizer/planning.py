@@ -53,6 +53,8 @@ def plan_facility(spec: Spec, objective: str | None = None, time_limit_s: float 
         raise PlanInputError(f"{exc}; allow a longer time limit") from None
     uses = limit_uses(p, sol)
     shadows = shadow_values(p, sol, time_limit_s=time_limit_s) if shadow else ()
+    if not sol.racks:
+        raise PlanInputError("the best plan places no racks, so there is no facility to write: open some systems or set a demand")
     text = plan_to_spec_yaml(spec, sol)
     twin = evaluate(load_spec_text(text, name="<plan>"), weather).kpis if verify else None
     return PlanRun(spec, p, sol, uses, shadows, text, predicted_kpis(spec, p, sol), twin)

@@ -6,8 +6,10 @@ import json
 
 import jsonschema
 import pytest
+from pydantic import ValidationError
 
 from tests.conftest import EXAMPLES, ROOT, SMALL
+from twin.catalog import GpuSpec
 from twin.errors import SpecError
 from twin.loader import load_spec, load_spec_text, shipped_catalog
 from twin.schema import spec_json_schema
@@ -98,3 +100,8 @@ def test_generated_reference_is_current():
     from twin.docs import spec_reference_markdown
 
     assert (ROOT / "docs" / "spec-reference.md").read_text() == spec_reference_markdown(), "run: python -m twin.docs > docs/spec-reference.md"
+
+
+def test_a_gpu_without_a_bf16_rate_is_refused():
+    with pytest.raises(ValidationError, match="bf16"):
+        GpuSpec(name="x", hbm_gb=80, hbm_tbps=3.35, dense_tflops={"fp8": 1979}, tdp_w=700)

@@ -31,7 +31,7 @@ RELIABILITY = {
 }
 FAIL_TO_START = 0.1
 
-_GPU = "{name: test, hbm_gb: 80, hbm_tbps: 3, dense_tflops: {fp8: 1000}, tdp_w: 700}"
+_GPU = "{name: test, hbm_gb: 80, hbm_tbps: 3, dense_tflops: {fp8: 1000, bf16: 500}, tdp_w: 700}"
 _SYSTEM = "vendor: nvidia, family: hopper, gpu: " + _GPU + ", gpus_per_system: 8, scale_up_gpus: 8, scale_up_gbyte_s: 450, price_usd: 1.0e6, mtbf_h: 1000, source: test"
 
 

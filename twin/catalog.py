@@ -9,9 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from twin.units import Fraction, Gb, Hours, Id, Kva, Kw, NonNeg, Pos, PosInt, PosKw, Tbps, Usd
+from twin.units import Fraction, Gb, Gbps, Hours, Id, Kw, Mtbf, NonNeg, Pos, PosInt, PosKw, Tbps, UnitKva, UnitKw, Usd
 
 CATALOG_DIR = Path(__file__).resolve().parent.parent / "facility_specs" / "catalog"
 
@@ -37,8 +37,15 @@ class GpuSpec(Strict):
     name: str
     hbm_gb: Gb = Field(description="HBM capacity per GPU, GB.")
     hbm_tbps: Tbps = Field(description="HBM bandwidth per GPU, TB/s.")
-    dense_tflops: dict[Precision, Pos] = Field(description="Dense tensor TFLOPS per precision.")
+    dense_tflops: dict[Precision, Pos] = Field(description="Dense tensor TFLOPS per precision; bf16 at least (attention runs in it).")
     tdp_w: Pos = Field(description="GPU board power, W.")
+
+    @field_validator("dense_tflops")
+    @classmethod
+    def _has_bf16(cls, v: dict) -> dict:
+        if "bf16" not in v:
+            raise ValueError("needs a bf16 rate: attention kernels compute in BF16 whatever the weights' precision")
+        return v
 
 
 class SystemEntry(Sourced):
@@ -50,14 +57,14 @@ class SystemEntry(Sourced):
     gpus_per_system: PosInt
     scale_up_gpus: PosInt = Field(description="GPUs in one NVLink / Infinity Fabric domain.")
     scale_up_gbyte_s: Pos = Field(description="Scale-up bandwidth per GPU per direction, GB/s.")
-    scale_out_gbps: Pos = Field(400, description="Scale-out NIC bandwidth per GPU, Gb/s.")
+    scale_out_gbps: Gbps = Field(400, description="Scale-out NIC bandwidth per GPU, Gb/s.")
     max_kw: PosKw = Field(description="System IT power at full load, kW.")
     idle_kw: Kw = Field(description="System IT power when idle, kW.")
     systems_per_rack: PosInt = Field(description="Systems in one rack (1 for NVL72).")
     liquid_share: Fraction = Field(description="Share of the system's heat removed by liquid.")
     liquid_only: bool = Field(False, description="True if the system cannot be air-cooled.")
     price_usd: Usd = Field(description="Price of one system, USD (including its rack share of in-rack gear).")
-    mtbf_h: Hours = Field(description="Mean time between interruptions of one system, h.")
+    mtbf_h: Mtbf = Field(description="Mean time between interruptions of one system, h (at least 1).")
     mttr_h: Hours = Field(24, description="Mean time to repair one system, h.")
 
     @model_validator(mode="after")
@@ -119,21 +126,21 @@ class ModelEntry(Sourced):
 
 class _Equipment(Sourced):
     capex_usd: Usd = Field(description="Installed cost of one unit, USD.")
-    mtbf_h: Hours
+    mtbf_h: Mtbf
     mttr_h: Hours
     maintenance_frac: Fraction = Field(0.02, description="Annual maintenance cost as a share of capex.")
 
 
 class Transformer(_Equipment):
     kind: Literal["transformer"]
-    capacity_kva: Kva
+    capacity_kva: UnitKva
     no_load_loss_frac: Fraction = Field(description="Core loss, share of rating (constant).")
     load_loss_frac: Fraction = Field(description="Copper loss at rated load, share of rating (scales with load squared).")
 
 
 class UpsModule(_Equipment):
     kind: Literal["ups"]
-    capacity_kw: PosKw
+    capacity_kw: UnitKw
     loss_a: Fraction = Field(description="No-load loss, share of rating (WP 108 form).")
     loss_b: Fraction = Field(description="Proportional loss coefficient.")
     loss_c: Fraction = Field(description="Square-law loss coefficient.")
@@ -143,14 +150,14 @@ class Distribution(_Equipment):
     """PDU, RPP or busway: an I2R loss, plus a core loss if it has a transformer."""
 
     kind: Literal["pdu", "busway"]
-    capacity_kw: PosKw
+    capacity_kw: UnitKw
     no_load_loss_frac: Fraction = 0.0
     load_loss_frac: Fraction
 
 
 class Generator(_Equipment):
     kind: Literal["generator"]
-    capacity_kw: PosKw
+    capacity_kw: UnitKw
     fail_to_start: Fraction = Field(0.03, description="Probability of failing to start on demand.")
 
 
@@ -158,7 +165,7 @@ class Chiller(_Equipment):
     """Heat rejection: a compressor chiller, a dry cooler or an evaporative tower."""
 
     kind: Literal["chiller", "dry_cooler", "cooling_tower"]
-    capacity_kw: PosKw = Field(description="Heat rejection capacity at design conditions, kW thermal.")
+    capacity_kw: UnitKw = Field(description="Heat rejection capacity at design conditions, kW thermal.")
     reference: Literal["dry_bulb", "wet_bulb"] = Field(description="Outdoor temperature the unit rejects heat to.")
     approach_k: NonNeg = Field(description="Approach to the outdoor reference temperature, K.")
     lift_k: NonNeg = Field(0.0, description="Condenser lift above approach for compressor cycles, K.")
@@ -172,26 +179,26 @@ class Chiller(_Equipment):
 
 class Cdu(_Equipment):
     kind: Literal["cdu"]
-    capacity_kw: PosKw
+    capacity_kw: UnitKw
     power_frac: Fraction = Field(description="Pump power at design flow, share of capacity.")
 
 
 class Crah(_Equipment):
     kind: Literal["crah"]
-    capacity_kw: PosKw
+    capacity_kw: UnitKw
     power_frac: Fraction = Field(description="Fan power at design, share of capacity.")
 
 
 class Switch(_Equipment):
     kind: Literal["switch"]
     ports: PosInt
-    port_gbps: Pos
+    port_gbps: Gbps
     power_kw: PosKw = Field(description="Typical power without optics, kW.")
 
 
 class Transceiver(_Equipment):
     kind: Literal["transceiver"]
-    gbps: Pos
+    gbps: Gbps
     power_w: Pos
 
 

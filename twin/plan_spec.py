@@ -8,7 +8,7 @@ facility back as a spec without this section.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -19,6 +19,9 @@ from twin.units import Id, NonNeg, NonNegInt, Usd
 Redundancy = Literal["N", "N+1", "N+2", "2N"]
 CoolingType = Literal["air", "liquid"]
 Objective = Literal["cost-per-token", "min-cost", "max-tokens"]
+# A trillion output tokens/s, some 20,000 times the 100 MW reference: beyond it a demand is a typo,
+# and the solver would read it as infinite.
+MAX_DEMAND_TOKENS_PER_S = 1e12
 
 
 class PlanHall(Strict):
@@ -59,7 +62,7 @@ class PlanOptions(Strict):
     equipment: list[PlanEquipment] | Literal["all"] = Field(
         default_factory=list, description="Groups whose units the optimizer sizes, or `all` that it can size (per hall or site-wide)."
     )
-    demand_output_tokens_per_s: dict[Id, NonNeg] = Field(
+    demand_output_tokens_per_s: dict[Id, Annotated[NonNeg, Field(le=MAX_DEMAND_TOKENS_PER_S)]] = Field(
         default_factory=dict,
         description="Yearly mean output tokens/s each workload model must get; without it the workload shares set the token mix.",
     )

@@ -88,8 +88,11 @@ Kw = quantity("kW")
 PosKw = quantity("kW", gt=0)
 Mw = quantity("MW")
 PosMw = quantity("MW", gt=0)
-Kva = quantity("kVA", gt=0)
 Hours = quantity("hour", gt=0)
+Mtbf = quantity("hour", ge=1)  # a unit failing more than hourly is not equipment a plan can rely on
+UnitKw = quantity("kW", ge=1, le=1e6)  # one unit of power or cooling equipment: 1 kW to 1 GW
+UnitKva = quantity("kVA", ge=1, le=1e6)
+Gbps = Annotated[float, AfterValidator(_finite), Field(ge=1, le=1e5)]  # a network port or NIC, Gb/s
 Seconds = quantity("s", gt=0)
 Usd = Annotated[float, AfterValidator(_finite), Field(ge=0)]
 NonNeg = Annotated[float, AfterValidator(_finite), Field(ge=0)]
