@@ -43,8 +43,7 @@ def test_no_output_lands_on_the_spec_or_its_weather_file(monkeypatch, capsys, sp
         spec_file = spec_file.with_name("events.parquet")
         targets = [spec_file.parent]
     for target in targets:
-        extra = ("--force",) if command == "plan" else ()
-        assert aift(monkeypatch, command, spec_file, flag, target, *extra) == 2
+        assert aift(monkeypatch, command, spec_file, flag, target, "--force") == 2
         err = capsys.readouterr().err
         assert "Traceback" not in err
         assert "overwrite" in err or "never written over" in err
@@ -57,8 +56,7 @@ def test_no_output_lands_on_the_spec_or_its_weather_file(monkeypatch, capsys, sp
 )
 def test_an_output_that_is_a_directory_or_under_a_file_exits_2(monkeypatch, capsys, spec_file, command, flag):
     for target, message in [(spec_file.parent, "is a directory"), (spec_file / "x.out", "is a file, not a directory")]:
-        extra = ("--force",) if command == "plan" else ()
-        assert aift(monkeypatch, command, spec_file, flag, target, *extra) == 2
+        assert aift(monkeypatch, command, spec_file, flag, target, "--force") == 2
         err = capsys.readouterr().err
         assert message in err
         assert "Traceback" not in err
@@ -89,3 +87,23 @@ def test_validate_reads_the_weather_file(monkeypatch, capsys, spec_file):
     spec_file.with_name("weather.csv").unlink()
     assert aift(monkeypatch, "validate", spec_file) == 2
     assert "cannot read weather file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("command", "flag", "name", "extra"),
+    [
+        ("twin", "--graph", "graph.json", ()),
+        ("evaluate", "--hourly", "hourly.csv", ()),
+        ("simulate", "--out", "series.parquet", ("--replications", "1")),
+    ],
+)
+def test_an_existing_output_file_needs_force(monkeypatch, capsys, spec_file, command, flag, name, extra):
+    """Nothing the user wrote is overwritten without asking: an existing file needs --force."""
+    kept = spec_file.with_name(name)
+    kept.write_text("keep me\n")
+    target = spec_file.parent if command == "simulate" else kept
+    assert aift(monkeypatch, command, spec_file, flag, target, *extra) == 2
+    assert "pass --force" in capsys.readouterr().err
+    assert kept.read_text() == "keep me\n"
+    assert aift(monkeypatch, command, spec_file, flag, target, *extra, "--force") == 0
+    assert kept.read_bytes() != b"keep me\n"

@@ -32,7 +32,7 @@ def test_the_input_is_never_overwritten(monkeypatch, capsys, spec_file):
     before = spec_file.read_text()
     for args in ((), ("--force",)):
         assert aift(monkeypatch, "plan", spec_file, "--out", spec_file, *args) == 2
-        assert "never written over it" in capsys.readouterr().err
+        assert "inputs are never written over" in capsys.readouterr().err
     assert spec_file.read_text() == before
 
 

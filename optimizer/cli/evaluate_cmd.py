@@ -48,11 +48,12 @@ def evaluate_cmd(
     spec_path: Path = typer.Argument(..., help="Facility spec YAML.", metavar="SPEC"),
     as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
     hourly: Path | None = typer.Option(None, "--hourly", help="Write the 8760 hourly values to this CSV file."),
+    force: bool = typer.Option(False, "--force", help="Overwrite existing output files (never an input)."),
 ) -> None:
     """KPIs and the cost breakdown of one analytic year (8760 hours)."""
     spec = load_spec(spec_path)
     if hourly is not None:
-        check_output("--hourly", hourly, spec_inputs(spec))
+        check_output("--hourly", hourly, spec_inputs(spec), force=force)
     result = run_evaluate(spec_path, spec)
     if hourly is not None:
         write_atomic(hourly, result.hourly.to_csv(index=False))

@@ -129,8 +129,9 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
-def check_output(flag: str, target: Path, inputs: Iterable[Path], *, files: Iterable[str] | None = None) -> None:
-    """Refuse an output path before any work is done: one of the inputs, the wrong kind, or under a file.
+def check_output(flag: str, target: Path, inputs: Iterable[Path], *, files: Iterable[str] | None = None, force: bool = False) -> None:
+    """Refuse an output path before any work is done: one of the inputs, an existing file (unless `force`),
+    the wrong kind, or under a file.
 
     `target` is a file, or with `files` a folder into which those files are written.
     """
@@ -140,6 +141,9 @@ def check_output(flag: str, target: Path, inputs: Iterable[Path], *, files: Iter
         for i in inputs:
             if _same_file(path, Path(i)):
                 raise InputError(f"{flag} {target} would overwrite the input {i}; inputs are never written over")
+    existing = [p for p in written if p.is_file()]
+    if existing and not force:
+        raise InputError(f"{flag}: {existing[0]} exists; pass --force to overwrite it")
     if files is not None:
         if target.exists() and not target.is_dir():
             raise InputError(f"{flag} {target} is a file, not a directory")

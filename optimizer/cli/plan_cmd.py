@@ -39,14 +39,9 @@ def plan_cmd(
     verify: bool = typer.Option(True, "--verify/--no-verify", help="Score the written plan with the twin, as `aift evaluate` does."),
 ) -> None:
     """Plan racks, cooling and equipment for the lowest cost per token; print the plan, its KPIs and what limits it."""
-    if out_file is not None:
-        if out_file.resolve() == spec_path.resolve():
-            raise InputError(f"--out {out_file} is the input spec; the plan is never written over it")
-        if out_file.exists() and not out_file.is_dir() and not force:
-            raise InputError(f"{out_file} exists; pass --force to overwrite it")
     spec = load_spec(spec_path)
     if out_file is not None:
-        check_output("--out", out_file, spec_inputs(spec))
+        check_output("--out", out_file, spec_inputs(spec), force=force)
     run = run_plan(spec_path, objective, time_limit, shadow, verify, spec)
     if out_file is not None:
         write_atomic(out_file, run.yaml_text)

@@ -57,6 +57,7 @@ def simulate(
     max_batch: int | None = typer.Option(None, "--max-batch", help="Sequences per replica; default: the operating point's batch."),
     as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
     out_dir: Path | None = typer.Option(None, "--out", help="Write the hourly series and event log (and serving runs) as Parquet here."),
+    force: bool = typer.Option(False, "--force", help="Overwrite existing output files (never an input)."),
 ) -> None:
     """KPIs of simulated years with 5/50/95 % bands, as `aift evaluate` reports them; serving latencies with --serving."""
     bounds = {"--seed": (seed, 0, None), "--replications": (replications, 1, MAX_REPLICATIONS), "--workers": (workers, 1, None),
@@ -77,7 +78,7 @@ def simulate(
                          f"the limit is {MAX_REQUESTS:,}")
     spec = load_spec(spec_path)
     if out_dir is not None:
-        check_output("--out", out_dir, spec_inputs(spec), files=OUT_FILES)
+        check_output("--out", out_dir, spec_inputs(spec), files=OUT_FILES, force=force)
     try:
         options = SimOptions(crews=crews, repair=repair, spike_rate_per_year=spikes, grid_event_rate_per_year=grid_events,
                              grid_shed_mw=shed_mw, shed_policy=shed_policy)

@@ -17,12 +17,13 @@ def twin(
     spec_path: Path = typer.Argument(..., help="Facility spec YAML.", metavar="SPEC"),
     utilization: float = typer.Option(1.0, "--utilization", min=0.0, max=1.0, help="IT utilization of every rack (1 = nameplate, the design point)."),
     graph_file: Path | None = typer.Option(None, "--graph", help="Also write the graph: GraphML for *.graphml, node-link JSON otherwise."),
+    force: bool = typer.Option(False, "--force", help="Overwrite existing output files (never an input)."),
     as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
 ) -> None:
     """Loads and headroom, single points of failure, stranded capacity, availability and network of a facility."""
     spec = load_spec(spec_path)
     if graph_file is not None:
-        check_output("--graph", graph_file, spec_inputs(spec))
+        check_output("--graph", graph_file, spec_inputs(spec), force=force)
     report = analyze(spec, utilization)
     if graph_file is not None:
         graph = build_graph(spec)
