@@ -153,21 +153,16 @@ def _min_cost_per_token(p: PlanProblem, deadline: float, rel_gap: float) -> Solu
     """
     m = build_model(p)
     maximize_tokens(m)
-    start_limit = max(START_SHARE_OF_TIME * _left(deadline), 0.01)
-    start = solve_model(m, time_limit_s=start_limit, rel_gap=max(rel_gap, START_REL_GAP))
-    best = _snapshot(m, p)
-    if best.tokens_per_year <= 0:
-        if start.status != "optimal":  # out of time before a plan with tokens was found: not proof there is none
-            raise SolveError("the time limit ran out before HiGHS found a plan that produces tokens")
-        raise Infeasible("no plan within the limits produces any tokens")
+    start, best = _start(m, p, deadline, rel_gap)
     status: Status = "time-limit"
     steps, total_s, proving = [], start.solve_time_s, False
     for _ in range(MAX_DINKELBACH_STEPS):
         price = best.cost_per_mtok_usd
         minimize_cost_less_token_value(m, price)
         tolerance = max(rel_gap * best.annual_cost_usd, 1e-6)
+        progress = tolerance / 2 if proving else tolerance  # a proof within tolerance/2 of an F >= -tolerance/2
         try:
-            step = solve_model(m, time_limit_s=_left(deadline), rel_gap=rel_gap if proving else STEP_REL_GAP, abs_gap=tolerance)
+            step = solve_model(m, time_limit_s=_left(deadline), rel_gap=rel_gap if proving else STEP_REL_GAP, abs_gap=progress)
         except SolveError:  # out of time before HiGHS found a plan: the best so far stands
             break
         steps.append(DinkelbachStep(price, step.objective, step.solve_time_s, step.gap(scale=best.annual_cost_usd)))
@@ -177,9 +172,9 @@ def _min_cost_per_token(p: PlanProblem, deadline: float, rel_gap: float) -> Solu
             best = found
         if step.status != "optimal":
             break
-        if step.objective < -tolerance:
+        if step.objective < -progress:
             proving = False
-        elif proving or step.bound >= -tolerance:
+        elif step.bound >= -tolerance:
             status = "optimal"
             break
         else:
@@ -192,6 +187,23 @@ def _min_cost_per_token(p: PlanProblem, deadline: float, rel_gap: float) -> Solu
         solve_time_s=total_s,
         steps=tuple(steps),
     )
+
+
+def _start(m: pyo.ConcreteModel, p: PlanProblem, deadline: float, rel_gap: float) -> tuple[MilpResult, Solution]:
+    """A first plan with tokens, near the most: a share of the time, then all that is left if that found none."""
+    for share in (START_SHARE_OF_TIME, 1.0):
+        try:
+            start = solve_model(m, time_limit_s=max(share * _left(deadline), 0.01), rel_gap=max(rel_gap, START_REL_GAP))
+        except SolveError:
+            if share == 1.0:
+                raise
+            continue
+        best = _snapshot(m, p)
+        if best.tokens_per_year > 0:
+            return start, best
+        if start.status == "optimal":
+            raise Infeasible("no plan within the limits produces any tokens")
+    raise SolveError("the time limit ran out before HiGHS found a plan that produces tokens")
 
 
 def _snapshot(m: pyo.ConcreteModel, p: PlanProblem) -> Solution:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 
 import pytest
 
-from optimizer.cli.output import InputError, check_output, write_atomic
+from optimizer.cli.output import InputError, check_output, print_json, write_atomic
 from tests.conftest import SMALL
 
 WEATHER = "dry_bulb_c,relative_humidity\n" + "20,0.5\n" * 8760
@@ -107,3 +108,9 @@ def test_an_existing_output_file_needs_force(monkeypatch, capsys, spec_file, com
     assert kept.read_text() == "keep me\n"
     assert aift(monkeypatch, command, spec_file, flag, target, *extra, "--force") == 0
     assert kept.read_bytes() != b"keep me\n"
+
+
+def test_json_output_has_no_infinity(capsys):
+    """An unproven gap is infinite; JSON has no such number, so it is null."""
+    print_json({"mip_gap": float("inf"), "steps": [{"gap": float("nan")}, {"gap": 0.5}]})
+    assert json.loads(capsys.readouterr().out) == {"mip_gap": None, "steps": [{"gap": None}, {"gap": 0.5}]}

@@ -7,8 +7,11 @@ import pytest
 from scipy.optimize import brentq
 
 from tests.conftest import EXAMPLES, PILOT, REFERENCE, SMALL
+from twin.deployments import deployment_systems
 from twin.energy import hourly_power
 from twin.loader import load_spec, load_spec_text
+from twin.network import hall_network_shares, network
+from twin.overrides import apply_overrides
 from twin.weather import Weather, weather_for
 
 # One GB300 NVL72 rack (idle 42 kW, max 140 kW, liquid share 0.857). Fixed COP 4
@@ -121,7 +124,7 @@ def test_cooling_capacity_caps_the_it_it_cannot_reject(weather):
     assert r.capped_hours == r.cooling_capped_hours == 8760
     np.testing.assert_allclose(r.it_cap_fraction, scale, rtol=1e-7)
     np.testing.assert_allclose(r.facility_kw, hand_facility_kw(1.0, scale)["facility"], rtol=1e-7)
-    assert r.cooling_excess_kw.max() <= 0.0
+    assert r.plant_excess_kw.max() <= 0.0
     assert r.unmet_heat_kw.max() == 0.0
 
 
@@ -159,3 +162,35 @@ def test_reference_pue_is_liquid_cooled_and_pilot_is_higher():
         pue[path] = hourly_power(spec, 0.8, weather_for(spec.site.climate)).annual_pue
     assert 1.08 <= pue[REFERENCE] <= 1.20
     assert pue[PILOT] > pue[REFERENCE] + 0.05
+
+
+def test_a_hall_short_of_crahs_caps_only_its_own_racks(weather):
+    """Eight 375 kW CRAHs in hall 1 of the reference: hall 1 is capped to what they move, the other halls run in full."""
+    spec = load_spec(REFERENCE)
+    short = apply_overrides(spec, {"cooling.loops[crah-h1].units": 8, "cooling.loops[crah-h1].redundancy": "N"})
+    net = network(short).power_kw
+    r = hourly_power(short, 1.0, weather, net)
+    halls = [d.hall for d in short.deployments]
+    assert r.cooling_capped_hours == 8760
+    others = [k for k, h in enumerate(halls) if h != "hall-1"]
+    np.testing.assert_array_equal(r.deployment_cap_fraction[others], 1.0)
+    (k,) = [k for k, h in enumerate(halls) if h == "hall-1"]
+    # by hand: the CRAHs move the rack air heat at share s plus the hall's network heat in full
+    system = short.cat.systems[short.deployments[k].system]
+    air_kw = deployment_systems(short, short.deployments[k]) * system.max_kw * (1 - system.liquid_share)
+    crah_kw = 8 * short.cat.equipment[next(lp.equipment for lp in short.cooling.loops if lp.id == "crah-h1")].capacity_kw
+    network_kw = net * hall_network_shares(short)["hall-1"]
+    np.testing.assert_allclose(r.deployment_cap_fraction[k], (crah_kw - network_kw) / air_kw, rtol=1e-9)
+
+
+def test_heat_no_cap_can_fit_is_unmet_not_a_blackout(weather):
+    """CRAHs too small for the hall's network heat alone: hall 1 stops, the rest run, the overflow is unmet heat."""
+    short = apply_overrides(load_spec(REFERENCE), {"cooling.loops[crah-h1].units": 3, "cooling.loops[crah-h1].redundancy": "N"})
+    net = network(short).power_kw
+    r = hourly_power(short, 1.0, weather, net)
+    hall_1 = [k for k, d in enumerate(short.deployments) if d.hall == "hall-1"]
+    others = [k for k, d in enumerate(short.deployments) if d.hall != "hall-1"]
+    np.testing.assert_array_equal(r.deployment_cap_fraction[hall_1], 0.0)
+    np.testing.assert_array_equal(r.deployment_cap_fraction[others], 1.0)
+    crah_kw = 3 * 375.0
+    np.testing.assert_allclose(r.unmet_heat_kw, net * hall_network_shares(short)["hall-1"] - crah_kw, rtol=1e-9)

@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from twin.units import Fraction, Gb, Gbps, Hours, Id, Kw, Mtbf, NonNeg, Pos, PosInt, PosKw, Tbps, UnitKva, UnitKw, Usd
+from twin.units import Fraction, Gb, Gbps, Hours, Id, Kw, Mtbf, NonNeg, Pos, PosInt, PosKw, Tbps, Tokens, UnitKva, UnitKw, Usd
 
 CATALOG_DIR = Path(__file__).resolve().parent.parent / "facility_specs" / "catalog"
 
@@ -96,7 +96,7 @@ class ModelEntry(Sourced):
     kv_lora_dim: PosInt | None = Field(None, description="Compressed KV width per token per layer (MLA), incl. rope part.")
     experts: PosInt | None = Field(None, description="Routed experts per MoE layer (None for dense).")
     experts_per_token: PosInt | None = Field(None, description="Routed experts active per token.")
-    max_context: PosInt = 131072
+    max_context: Tokens = 131072
     precisions: list[Precision] = Field(min_length=1, description="Precisions the model is served in.")
 
     @model_validator(mode="after")

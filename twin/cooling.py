@@ -44,7 +44,6 @@ class PlantHours:
     compressor_share: np.ndarray  # share of the heat lifted mechanically: 0 = free cooling
     water_l: np.ndarray  # make-up water drawn in the hour
     unmet_heat_kw: np.ndarray  # heat the plant cannot reject at its supply temperature
-    over_capacity_kw: np.ndarray  # the part of it beyond the installed units' capacity
     supply_c: np.ndarray  # water temperature actually delivered
 
 
@@ -96,7 +95,6 @@ def plant_hours(eq: Chiller, units: int, supply_c: float, heat_kw, weather: Weat
         compressor_share=share,
         water_l=evaporated * CYCLES_OF_CONCENTRATION / (CYCLES_OF_CONCENTRATION - 1.0),
         unmet_heat_kw=unmet,
-        over_capacity_kw=over_capacity,
         supply_c=supply,
     )
 

@@ -16,15 +16,16 @@ power groups. The flow of one hour, for every hour at once:
    splits equally over its non-generator `fed_by` (generators stand by while the utility
    is up); an empty `powered_by` draws from the utility directly, as does the misc load.
 4. Facility power = everything the utility (and any generator feeding alone) delivers.
-5. The cap: where facility power exceeds `site.utility_mw`, or the heat exceeds what the
-   installed loops can move or the plants reject, every deployment's IT is scaled down by
-   the same factor (operators power-cap GPUs), found per capped hour by regula falsi,
-   until both fit.
+5. The cap (operators power-cap GPUs): a loop short of capacity caps only the deployments
+   that feed it, in closed form (`_Facility.loop_scale`); where facility power still
+   exceeds `site.utility_mw` or the heat exceeds what the plants reject, every deployment
+   is scaled down by one common factor on top, found per capped hour by regula falsi.
 
-PUE counts the network as IT (The Green Grid): facility / (IT + network). Losses of the
-electrical rooms are not added to the cooling load. A plant without compressor that
-cannot cool its water to the supply temperature (a hot hour) still rejects the heat, with
-warmer water: that shortfall is reported as `unmet_heat_kw` and does not cap IT.
+PUE counts the network as IT (The Green Grid): facility / (IT +
+network). Losses of the electrical rooms are not added to the cooling load. A plant
+without compressor that cannot cool its water to the supply temperature (a hot hour)
+still rejects the heat, with warmer water: that shortfall does not cap IT and is
+reported in `unmet_heat_kw`, with any heat no cap could fit (the network's alone).
 """
 
 from __future__ import annotations
@@ -59,12 +60,13 @@ class EnergyResult:
     misc_kw: np.ndarray
     facility_kw: np.ndarray
     pue: np.ndarray  # facility / (IT + network); NaN where both are zero
-    it_cap_fraction: np.ndarray  # served share of the wanted IT power (same for every deployment)
+    it_cap_fraction: np.ndarray  # served share of the wanted IT power, all deployments together
     water_l: np.ndarray
-    unmet_heat_kw: np.ndarray  # heat plants without compressor reject only with warmer water
+    unmet_heat_kw: np.ndarray  # heat not moved or rejected at the supply temperature (see the module docstring)
     free_cooling_hours: dict[str, int]  # per plant: hours with the compressor off
-    cooling_excess_kw: np.ndarray  # heat over the capacity of the most loaded loop or plant (negative: headroom)
+    plant_excess_kw: np.ndarray  # heat over the capacity of the most loaded plant (negative: headroom)
     cooling_capped: np.ndarray  # hours the cooling capacity, not only the utility, capped IT (bool)
+    deployment_cap_fraction: np.ndarray  # (deployments, hours): served share of each deployment's wanted IT
 
     @property
     def annual_pue(self) -> float:
@@ -74,7 +76,7 @@ class EnergyResult:
     @property
     def capped_hours(self) -> int:
         """Hours in which the utility interconnect or the cooling capacity capped IT."""
-        return int(np.count_nonzero(self.it_cap_fraction < 1.0 - 1e-9))
+        return int(np.count_nonzero((self.deployment_cap_fraction < 1.0 - 1e-9).any(axis=0)))
 
     @property
     def cooling_capped_hours(self) -> int:
@@ -159,6 +161,27 @@ class _Facility:
         up = np.broadcast_to(np.asarray(powered, dtype=float), shape)
         return self.idle_kw[:, None] * up + self.span_kw[:, None] * u
 
+    def loop_scale(self, wanted: np.ndarray, network: np.ndarray) -> np.ndarray:
+        """Per deployment and hour, the largest share of its wanted IT that every loop it feeds can move.
+
+        A loop's heat is linear in the shares of the deployments feeding it, `a s + b` with `b`
+        its network heat, so `s = (C - b) / a` (clipped to [0, 1]) keeps it within its installed
+        capacity `C`; a deployment takes the least over its loops. Only the halls short of
+        loop capacity are capped; heat that no share can fit (the network's alone) stays unmet.
+        """
+        hall_liquid = self.dep_hall @ (self.liquid[:, None] * wanted)
+        hall_air = self.dep_hall @ wanted - hall_liquid
+        heat = self.liquid_to_loop @ hall_liquid + self.air_to_loop @ hall_air
+        fixed = self.air_to_loop @ (self.hall_network_share[:, None] * network)
+        room = self.loop_capacity[:, None] - fixed
+        share = np.where(heat > room, np.clip(room / np.where(heat > 0, heat, 1.0), 0.0, 1.0), 1.0)
+        feeds = (self.liquid_to_loop @ self.dep_hall) * self.liquid + (self.air_to_loop @ self.dep_hall) * (1.0 - self.liquid) > 0
+        out = np.ones_like(wanted)
+        for d in range(wanted.shape[0]):
+            if feeds[:, d].any():
+                out[d] = share[feeds[:, d]].min(axis=0)
+        return out
+
     def _feed(self, loads: dict, ids: list[str], kw) -> None:
         sources = [i for i in ids if i not in self.generators] or ids or [UTILITY]
         for i in sources:
@@ -172,8 +195,9 @@ class _Facility:
         hall_liquid = self.dep_hall @ (self.liquid[:, None] * it_dep)
         loop_heat = self.liquid_to_loop @ hall_liquid + self.air_to_loop @ (hall_it - hall_liquid + hall_net)
         moved = np.minimum(loop_heat, self.loop_capacity[:, None])
-        excess = (loop_heat - self.loop_capacity[:, None]).max(axis=0, initial=-np.inf)
-        unmet = np.zeros_like(network)
+        unmet = (loop_heat - moved).sum(axis=0)
+        over = (loop_heat > self.loop_capacity[:, None] + CAP_TOLERANCE_KW).any(axis=0)
+        excess = np.full_like(network, -np.inf)
         loads: dict = defaultdict(float)
         loop_kw = np.empty_like(moved)
         for i, lp in enumerate(self.loops):
@@ -185,7 +209,7 @@ class _Facility:
             ph = plant_hours(self.spec.cat.equipment[p.equipment], p.units, p.supply_c, plant_heat[i], weather)
             self._feed(loads, p.powered_by, ph.power_kw)
             cooling, water = cooling + ph.power_kw, water + ph.water_l
-            unmet = unmet + ph.unmet_heat_kw - ph.over_capacity_kw
+            unmet = unmet + ph.unmet_heat_kw
             excess = np.maximum(excess, plant_heat[i] - self.plant_capacity[i])
             free[p.id] = int(np.count_nonzero(ph.compressor_share == 0.0))
         for j, hall in enumerate(self.spec.halls):
@@ -208,12 +232,13 @@ class _Facility:
             misc_kw=misc,
             facility_kw=facility,
             pue=np.divide(facility, base, out=np.full(base.shape, np.nan), where=base > 0),
-            it_cap_fraction=np.broadcast_to(scale, base.shape).copy(),
+            it_cap_fraction=np.divide(it, wanted.sum(axis=0), out=np.ones_like(it), where=wanted.sum(axis=0) > 0),
             water_l=water,
             unmet_heat_kw=unmet,
             free_cooling_hours=free,
-            cooling_excess_kw=excess,
-            cooling_capped=excess > CAP_TOLERANCE_KW,
+            plant_excess_kw=excess,
+            cooling_capped=over | (excess > CAP_TOLERANCE_KW),
+            deployment_cap_fraction=np.broadcast_to(scale, wanted.shape).copy(),
         )
 
 
@@ -236,22 +261,24 @@ def hourly_power(spec: Spec, it_utilization, weather: Weather, network_kw=0.0, p
     wanted = fac.it_kw(it_utilization, hours, powered)
     network = np.array(np.broadcast_to(np.asarray(network_kw, dtype=float), (hours,)))
     limit = spec.site.utility_mw * 1000.0
+    full = fac.year(wanted, np.ones(hours), network, weather)
+    by_loops = fac.loop_scale(wanted, network)
 
     def excess(r: EnergyResult) -> np.ndarray:
-        """How far each hour is past its tighter limit, kW: facility power over the utility, or heat over the cooling."""
-        return np.maximum(r.facility_kw - limit, r.cooling_excess_kw)
+        """How far each hour is past its tighter site-wide limit, kW: facility power over the utility, or heat over a plant."""
+        return np.maximum(r.facility_kw - limit, r.plant_excess_kw)
 
-    scale = np.ones(hours)
-    full = fac.year(wanted, scale, network, weather)
-    over = np.flatnonzero(excess(full) > 0)
+    common = np.ones(hours)
+    over = np.flatnonzero(excess(fac.year(wanted, by_loops, network, weather)) > 0)
     if over.size:
         sub = Weather(weather.dry_bulb_c[over], weather.wet_bulb_c[over], weather.source)
 
         def excess_at(s: np.ndarray) -> np.ndarray:
-            return excess(fac.year(wanted[:, over], s, network[over], sub))
+            return excess(fac.year(wanted[:, over], by_loops[:, over] * s, network[over], sub))
 
-        scale[over] = _largest_fitting_scale(excess_at, excess_at(np.zeros(over.size)), excess(full)[over])
-    result = fac.year(wanted, scale, network, weather)
+        at_one = excess_at(np.ones(over.size))
+        common[over] = _largest_fitting_scale(excess_at, excess_at(np.zeros(over.size)), at_one)
+    result = fac.year(wanted, by_loops * common, network, weather)
     return replace(result, cooling_capped=full.cooling_capped)
 
 

@@ -96,13 +96,13 @@ def account_year(spec: Spec, ss: list[Stream], weather: Weather, demand: np.ndar
     demand = np.broadcast_to(demand, busy.shape)
     capacity = np.array([s.capacity_tokens_per_s for s in ss])  # tokens/s at SLA
     energy = hourly_power(spec, _stream_power_utilization(spec, ss, busy), weather, net.power_kw, powered)
-    cap = energy.it_cap_fraction
+    cap = energy.deployment_cap_fraction[[s.deployment for s in ss]]  # (streams, hours)
 
     wanted = capacity[:, None] * demand
-    served = capacity[:, None] * busy * cap[None, :]
+    served = capacity[:, None] * busy * cap
     available = busy if shed is None else busy + shed
     lost_failures = capacity[:, None] * (demand - available)
-    lost_cap = capacity[:, None] * busy * (1.0 - cap[None, :])
+    lost_cap = capacity[:, None] * busy * (1.0 - cap)
 
     tokens_year = served.sum() * SECONDS_PER_HOUR
     water_m3 = energy.water_l.sum() / 1000.0
@@ -133,7 +133,8 @@ def account_year(spec: Spec, ss: list[Stream], weather: Weather, demand: np.ndar
         "misc_kw": energy.misc_kw,
         "facility_kw": energy.facility_kw,
         "pue": energy.pue,
-        "it_cap_fraction": cap,
+        "it_cap_fraction": energy.it_cap_fraction,
+        "lost_to_cap_output_tokens_per_s": lost_cap.sum(axis=0),
         "price_usd_per_mwh": hourly_price_usd_per_mwh(spec.site.tariff, hours),
         "water_l": energy.water_l,
     })
@@ -156,7 +157,7 @@ def _kpis(spec, energy: EnergyResult, served, gpus, busy, cap, tokens_year, annu
         "annual_cost_usd": annual,
         "capex_usd": capex_usd,
         "availability": facility_availability,
-        "utilization": float((gpus[:, None] * busy * cap[None, :]).sum() / (gpus.sum() * busy.shape[1])) if gpus.sum() else 0.0,
+        "utilization": float((gpus[:, None] * busy * cap).sum() / (gpus.sum() * busy.shape[1])) if gpus.sum() else 0.0,
         "energy_mwh": energy_mwh,
         "capped_hours": float(energy.capped_hours),
         "cooling_capped_hours": float(energy.cooling_capped_hours),

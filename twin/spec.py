@@ -30,6 +30,7 @@ from twin.units import (
     PosKw,
     PosMw,
     Seconds,
+    Tokens,
 )
 
 Redundancy = Literal["N", "N+1", "N+2", "2N"]
@@ -253,8 +254,8 @@ class Serving(Strict):
 class WorkloadModel(Strict):
     model: Id = Field(description="Catalog model id.")
     precision: Precision = Field("fp8", description="Weight precision served.")
-    isl: PosInt = Field(8192, description="Input sequence length, tokens.")
-    osl: PosInt = Field(1024, description="Output sequence length, tokens.")
+    isl: Tokens = Field(8192, description="Input sequence length, tokens.")
+    osl: Tokens = Field(1024, description="Output sequence length, tokens.")
     share: Fraction = Field(1.0, description="Share of the fleet serving this model.")
     sla: Sla = Field(default_factory=Sla, description="Service level each request must get.")
     serving: Serving = Field(default_factory=Serving, description="Serving-stack options.")

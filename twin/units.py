@@ -19,9 +19,10 @@ Id = Annotated[
     Field(description="Identifier: lower-case letters, digits, '.', '_' and '-'."),
 ]
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
-MAX_COUNT = 10_000_000  # no count of a facility (units, racks, tokens of context) comes near it
+MAX_COUNT = 10_000_000  # no count of a facility (units, racks, positions) comes near it
 PosInt = Annotated[int, Field(gt=0, le=MAX_COUNT)]
 NonNegInt = Annotated[int, Field(ge=0, le=MAX_COUNT)]
+Tokens = Annotated[int, Field(gt=0, le=1_000_000_000)]  # sequence lengths: contexts already pass ten million tokens
 
 
 @cache

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 import tempfile
@@ -65,8 +66,19 @@ def run_guarded(app: typer.Typer) -> int:
 
 
 def print_json(data: Any) -> None:
-    """Machine output: one JSON document on stdout."""
-    sys.stdout.write(json.dumps(data, indent=2, default=_json_default) + "\n")
+    """Machine output: one JSON document on stdout; a value that is not finite (an unproven gap) is null."""
+    plain = json.loads(json.dumps(data, default=_json_default))  # numpy and paths to plain values, NaN/inf kept
+    sys.stdout.write(json.dumps(_finite_or_null(plain), indent=2, allow_nan=False) + "\n")
+
+
+def _finite_or_null(obj: Any) -> Any:
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite_or_null(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_finite_or_null(v) for v in obj]
+    return obj
 
 
 def _json_default(obj: Any) -> Any:

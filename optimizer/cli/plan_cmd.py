@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict
 from pathlib import Path
 
@@ -58,7 +57,7 @@ def _json(run: PlanRun, out_file: Path | None) -> dict:
         "spec_hash": run.spec.spec_hash(),
         "objective": s.objective,
         "status": s.status,
-        "mip_gap": s.mip_gap if math.isfinite(s.mip_gap) else None,  # JSON has no infinity
+        "mip_gap": s.mip_gap,
         "solve_time_s": s.solve_time_s,
         "dinkelbach_steps": [asdict(step) for step in s.steps],
         "racks": [{"hall": h, "system": v, "racks": n} for (h, v), n in s.racks.items()],

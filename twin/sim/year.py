@@ -84,14 +84,12 @@ def simulate_year(spec: Spec, seed: Seed = 0, options: SimOptions | None = None,
     ev = account_year(spec, su.streams, su.weather, demand, busy, availability, shares.available, shed=shed)
 
     capacity = np.array([s.capacity_tokens_per_s for s in su.streams])
-    cap = ev.hourly["it_cap_fraction"].to_numpy()
     online = (capacity @ np.array([shares.available[s.deployment] for s in su.streams])) / capacity.sum()
     hourly = ev.hourly.assign(
         demand_multiplier=shares.multiplier,
         capacity_online=online,
         lost_to_failures_tokens_per_s=capacity @ (np.minimum(demand, 1.0)[None, :] - shares.busy),
         beyond_capacity_tokens_per_s=capacity.sum() * np.maximum(demand - 1.0, 0.0),
-        lost_to_cap_tokens_per_s=capacity @ busy * (1.0 - cap),
         shed_tokens_per_s=capacity @ shed,
         shed_requested_mw=requested_kw(trace.grid_events, hours) / 1000.0,
         **{f"available_share_{d}": shares.available[d] for d in range(len(spec.deployments))},
