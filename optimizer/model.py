@@ -169,7 +169,8 @@ def add_network(m: pyo.ConcreteModel, p: PlanProblem, bounds: RackBounds) -> Non
         domain=pyo.NonNegativeIntegers,
         bounds=lambda m, f: (0, math.ceil(max_ports[f] * fabric[f].switch_ports_per_rack_port / fabric[f].switch_ports)),
     )
-    m.network_kw = pyo.Expression(expr=sum(fabric[f].switch_kw * m.switches[f] for f in m.FABRICS))
+    nics = rack_sum(m, p, lambda s, c: s.nic_kw)
+    m.network_kw = pyo.Expression(expr=sum(fabric[f].switch_kw * m.switches[f] for f in m.FABRICS) + nics)
     m.hall_network_kw = pyo.Expression(m.HALLS, rule=lambda m, h: _hall_network_kw(m, p, h, halls_of))
 
     @m.Constraint(m.FABRICS)
@@ -182,17 +183,18 @@ def add_network(m: pyo.ConcreteModel, p: PlanProblem, bounds: RackBounds) -> Non
 def _hall_network_kw(m: pyo.ConcreteModel, p: PlanProblem, hall: str, halls_of: dict[str, list[str]]):
     r"""The network load a hall carries, as the twin places it (`twin.network.hall_network_shares`).
 
-    A fabric serving one hall puts all its switches there; a fabric over several halls is
+    Its racks' NIC optics, and its switches: a fabric serving one hall puts all its switches there; one over several halls is
     split by their rack ports, $\pi_s r_{h,s}\, \phi_f / k_f$ switches' worth each (the fabric's
     switch count before rounding up).
     """
+    nics = rack_sum(m, p, lambda s, c: s.nic_kw, hall)
     f = next((fab for fab in p.fabrics if fab.id == p.hall(hall).fabric), None)
     if f is None:
-        return 0.0
+        return nics
     if halls_of[f.id] == [hall]:
-        return f.switch_kw * m.switches[f.id]
+        return f.switch_kw * m.switches[f.id] + nics
     ports = rack_sum(m, p, per_rack("ports_per_rack", "it"), hall)
-    return f.switch_kw * f.switch_ports_per_rack_port / f.switch_ports * ports
+    return f.switch_kw * f.switch_ports_per_rack_port / f.switch_ports * ports + nics
 
 
 def rack_facility_kw(s: System, cooling: str, cond: Conditions, attr: str) -> float:
@@ -317,6 +319,7 @@ def _max_load_kw(m: pyo.ConcreteModel, p: PlanProblem, bounds: RackBounds, scope
     halls = [h.id for h in p.halls] if scope == SITE else [scope]
     it = sum(_hall_max(p, bounds, h, lambda s: s.rack_max_kw) for h in halls)
     network = sum(f.switch_kw * m.switches[f.id].ub for f in p.fabrics if scope == SITE or p.hall(scope).fabric == f.id)
+    network += sum(_hall_max(p, bounds, h, lambda s: s.nic_kw) for h in halls)
     if carries != "facility":
         return it + network
     c = p.design_hour

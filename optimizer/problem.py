@@ -158,8 +158,8 @@ def _system(spec: Spec, variant: str, entry: SystemEntry, spr: int, points: dict
     )
     return System(
         id=variant,
-        rack_kw=min(spr * (entry.idle_kw + span * peak_busy * max(dynamic.values())) + optics_kw, rack_max_kw),
-        rack_mean_kw=spr * (entry.idle_kw + span * mean_busy * mean_dynamic) + optics_kw,
+        rack_kw=min(spr * (entry.idle_kw + span * peak_busy * max(dynamic.values())), rack_max_kw),
+        rack_mean_kw=spr * (entry.idle_kw + span * mean_busy * mean_dynamic),
         rack_max_kw=rack_max_kw,
         liquid_share=entry.liquid_share,
         liquid_only=entry.liquid_only or entry.liquid_share > 0,  # the twin puts any liquid share only in halls with CDUs
@@ -171,6 +171,7 @@ def _system(spec: Spec, variant: str, entry: SystemEntry, spr: int, points: dict
         + optics_annual
         + staff_per_kw * rack_max_kw,
         tokens_per_year={m: gpus * p.tokens_per_s_per_gpu * SECONDS_PER_HOUR * busy_hours for m, p in points.items()},
+        nic_kw=optics_kw,
     )
 
 

@@ -82,6 +82,8 @@ class System:
     rack_capex_usd: float
     rack_annual_usd: float
     tokens_per_year: Mapping[str, float] = field(default_factory=dict)  # per model; absent or 0: cannot serve it
+    nic_kw: float = 0.0  # the optics at its NICs: network power, air-cooled, as the twin counts it
+
 
     def rate(self, model: str) -> float:
         return self.tokens_per_year.get(model, 0.0)

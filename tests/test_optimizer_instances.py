@@ -29,7 +29,7 @@ from optimizer.problem_types import (
 
 AIR8 = System("air8", 36, 30, 45, 0.0, False, 32, 32, 1.2e6, 0.33e6, {"chat": 0.9e12})
 HYB = System("hyb", 60, 50, 70, 0.6, False, 16, 16, 1.5e6, 0.42e6, {"chat": 1.6e12, "reason": 0.5e12})
-NVL = System("nvl", 120, 100, 132, 0.85, True, 72, 72, 3.9e6, 1.05e6, {"chat": 4.2e12, "reason": 1.9e12})
+NVL = System("nvl", 120, 100, 132, 0.85, True, 72, 72, 3.9e6, 1.05e6, {"chat": 4.2e12, "reason": 1.9e12}, nic_kw=1.2)
 
 UPS_200 = UnitOption("ups-200", 200, 90e3, 12e3, "N+1")
 UPS_500 = UnitOption("ups-500", 500, 120e3, 15e3, "N+1")
@@ -130,7 +130,8 @@ def _evaluate(p: PlanProblem, racks: dict, choice: tuple, tokens: float) -> Plan
     for f in p.fabrics:
         ports = sum(n * system[s].ports_per_rack for (h, s, _), n in racks.items() if p.hall(h).fabric == f.id)
         switches[f.id] = math.ceil(f.switch_ports_per_rack_port * ports / f.switch_ports - 1e-9)
-    network_kw = sum(f.switch_kw * switches[f.id] for f in p.fabrics)
+    nics = {h.id: sum(n * system[s].nic_kw for (hh, s, _), n in racks.items() if hh == h.id) for h in p.halls}
+    network_kw = sum(f.switch_kw * switches[f.id] for f in p.fabrics) + sum(nics.values())
 
     def facility(cond: Conditions, attr: str) -> float:
         total = network_kw * (1 + cond.it_overhead_frac + cond.air_cooling_kw_per_kw)
@@ -158,11 +159,11 @@ def _evaluate(p: PlanProblem, racks: dict, choice: tuple, tokens: float) -> Plan
         """The hall's switches: all of its fabric's if the fabric serves it alone, else its ports' worth."""
         f = next((f for f in p.fabrics if f.id == p.hall(hall).fabric), None)
         if f is None:
-            return 0.0
+            return nics[hall]
         if [h.id for h in p.halls if h.fabric == f.id] == [hall]:
-            return f.switch_kw * switches[f.id]
+            return f.switch_kw * switches[f.id] + nics[hall]
         ports = sum(n * system[s].ports_per_rack for (h, s, _), n in racks.items() if h == hall)
-        return f.switch_kw * f.switch_ports_per_rack_port / f.switch_ports * ports
+        return f.switch_kw * f.switch_ports_per_rack_port / f.switch_ports * ports + nics[hall]
 
     capex = sum(n * system[s].rack_capex_usd for (_, s, _), n in racks.items()) + sum(
         f.switch_capex_usd * switches[f.id] for f in p.fabrics
