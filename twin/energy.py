@@ -268,18 +268,18 @@ def hourly_power(spec: Spec, it_utilization, weather: Weather, network_kw=0.0, p
         """How far each hour is past its tighter site-wide limit, kW: facility power over the utility, or heat over a plant."""
         return np.maximum(r.facility_kw - limit, r.plant_excess_kw)
 
+    looped = full if np.all(by_loops == 1.0) else fac.year(wanted, by_loops, network, weather)
+    over = np.flatnonzero(excess(looped) > 0)
+    if not over.size:
+        return replace(looped, cooling_capped=full.cooling_capped)
+    sub = Weather(weather.dry_bulb_c[over], weather.wet_bulb_c[over], weather.source)
+
+    def excess_at(s: np.ndarray) -> np.ndarray:
+        return excess(fac.year(wanted[:, over], by_loops[:, over] * s, network[over], sub))
+
     common = np.ones(hours)
-    over = np.flatnonzero(excess(fac.year(wanted, by_loops, network, weather)) > 0)
-    if over.size:
-        sub = Weather(weather.dry_bulb_c[over], weather.wet_bulb_c[over], weather.source)
-
-        def excess_at(s: np.ndarray) -> np.ndarray:
-            return excess(fac.year(wanted[:, over], by_loops[:, over] * s, network[over], sub))
-
-        at_one = excess_at(np.ones(over.size))
-        common[over] = _largest_fitting_scale(excess_at, excess_at(np.zeros(over.size)), at_one)
-    result = fac.year(wanted, by_loops * common, network, weather)
-    return replace(result, cooling_capped=full.cooling_capped)
+    common[over] = _largest_fitting_scale(excess_at, excess_at(np.zeros(over.size)), excess(looped)[over])
+    return replace(fac.year(wanted, by_loops * common, network, weather), cooling_capped=full.cooling_capped)
 
 
 def _largest_fitting_scale(excess_at, at_zero: np.ndarray, at_one: np.ndarray) -> np.ndarray:

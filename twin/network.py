@@ -61,7 +61,11 @@ class FabricReport:
 
 def fabric_gpus(spec: Spec, fabric: Fabric) -> list[tuple[int, float]]:
     """(GPUs, scale-out Gb/s per NIC port) per deployment in the halls attached to the fabric."""
-    halls = {h.id for h in spec.halls if h.fabric == fabric.id}
+    return _gpus_in(spec, {h.id for h in spec.halls if h.fabric == fabric.id})
+
+
+def _gpus_in(spec: Spec, halls: set[str]) -> list[tuple[int, float]]:
+    """(GPUs, scale-out Gb/s per NIC port) per deployment in these halls."""
     out = []
     for d in spec.deployments:
         if d.hall in halls:
@@ -153,11 +157,7 @@ def hall_network_shares(spec: Spec) -> dict[str, float] | None:
 
 def _nic_gbps(spec: Spec, fabric: Fabric, hall: str) -> float:
     """Scale-out NIC bandwidth of a hall's GPUs on a fabric."""
-    return sum(
-        deployment_systems(spec, d) * spec.cat.systems[d.system].gpus_per_system * fabric.nics_per_gpu * spec.cat.systems[d.system].scale_out_gbps
-        for d in spec.deployments
-        if d.hall == hall
-    )
+    return fabric.nics_per_gpu * sum(n * gbps for n, gbps in _gpus_in(spec, {hall}))
 
 
 def network_power_kw(spec: Spec) -> float:

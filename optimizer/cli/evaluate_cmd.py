@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from optimizer.cli.output import InputError, check_output, out, print_json, spec_inputs, table, write_atomic
+from optimizer.cli.output import FORCE, InputError, check_output, out, print_json, spec_inputs, table, write_atomic
 from twin.evaluate import Evaluation, evaluate
 from twin.loader import load_spec
 from twin.perf import PerfError
@@ -35,9 +35,8 @@ KPI_LABELS = {
 }
 
 
-def run_evaluate(spec_path: Path, spec: Spec | None = None) -> Evaluation:
-    """Load and evaluate; a workload the hardware cannot serve is bad input (exit 2)."""
-    spec = spec or load_spec(spec_path)
+def run_evaluate(spec_path: Path, spec: Spec) -> Evaluation:
+    """Evaluate the spec read from `spec_path`; a workload the hardware cannot serve is bad input (exit 2)."""
     try:
         return evaluate(spec)
     except PerfError as exc:
@@ -48,7 +47,7 @@ def evaluate_cmd(
     spec_path: Path = typer.Argument(..., help="Facility spec YAML.", metavar="SPEC"),
     as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
     hourly: Path | None = typer.Option(None, "--hourly", help="Write the 8760 hourly values to this CSV file."),
-    force: bool = typer.Option(False, "--force", help="Overwrite existing output files (never an input)."),
+    force: bool = FORCE,
 ) -> None:
     """KPIs and the cost breakdown of one analytic year (8760 hours)."""
     spec = load_spec(spec_path)

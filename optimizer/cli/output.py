@@ -141,6 +141,9 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
+FORCE = typer.Option(False, "--force", help="Overwrite existing output files (never an input).")
+
+
 def check_output(flag: str, target: Path, inputs: Iterable[Path], *, files: Iterable[str] | None = None, force: bool = False) -> None:
     """Refuse an output path before any work is done: one of the inputs, an existing file (unless `force`),
     the wrong kind, or under a file.

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from optimizer.cli.output import Infeasible, InputError, check_output, out, print_json, spec_inputs, table, write_atomic
+from optimizer.cli.output import FORCE, Infeasible, InputError, check_output, out, print_json, spec_inputs, table, write_atomic
 from optimizer.plan_kpis import COMPARED
 from optimizer.planning import PlanInputError, PlanRun, plan_facility
 from optimizer.problem import parse_system_id
@@ -16,9 +16,8 @@ from twin.loader import load_spec
 from twin.spec import Spec
 
 
-def run_plan(spec_path: Path, objective: str | None, time_limit_s: float, shadow: bool, verify: bool, spec: Spec | None = None) -> PlanRun:
-    """Load and plan; bad input raises InputError (exit 2), an impossible request Infeasible (exit 3)."""
-    spec = spec or load_spec(spec_path)
+def run_plan(spec_path: Path, spec: Spec, objective: str | None, time_limit_s: float, shadow: bool, verify: bool) -> PlanRun:
+    """Plan the spec read from `spec_path`; bad input raises InputError (exit 2), an impossible request Infeasible (exit 3)."""
     try:
         return plan_facility(spec, objective, time_limit_s, shadow, verify)
     except PlanInputError as exc:
@@ -31,7 +30,7 @@ def plan_cmd(
     spec_path: Path = typer.Argument(..., help="Facility spec YAML; its `plan:` section says what is open.", metavar="SPEC"),
     objective: str | None = typer.Option(None, "--objective", help="cost-per-token, min-cost or max-tokens; default: the spec's."),
     out_file: Path | None = typer.Option(None, "--out", help="Write the plan as a facility spec YAML here."),
-    force: bool = typer.Option(False, "--force", help="Overwrite an existing --out file (never the input)."),
+    force: bool = FORCE,
     as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
     time_limit: float = typer.Option(60.0, "--time-limit", help="Seconds for the plan's MILPs (each shadow value gets as long again)."),
     shadow: bool = typer.Option(True, "--shadow/--no-shadow", help="Price each binding limit by solving again with it relaxed."),
@@ -41,7 +40,7 @@ def plan_cmd(
     spec = load_spec(spec_path)
     if out_file is not None:
         check_output("--out", out_file, spec_inputs(spec), force=force)
-    run = run_plan(spec_path, objective, time_limit, shadow, verify, spec)
+    run = run_plan(spec_path, spec, objective, time_limit, shadow, verify)
     if out_file is not None:
         write_atomic(out_file, run.yaml_text)
     if as_json:

@@ -11,7 +11,7 @@ import pandas as pd
 import typer
 
 from optimizer.cli.evaluate_cmd import KPI_LABELS
-from optimizer.cli.output import InputError, check_output, out, print_json, spec_inputs, table, write_atomic
+from optimizer.cli.output import FORCE, InputError, check_output, out, print_json, spec_inputs, table, write_atomic
 from twin.loader import load_spec
 from twin.perf import PerfError
 from twin.sim.latency import FILLS, StreamServing, serve_streams
@@ -57,7 +57,7 @@ def simulate(
     max_batch: int | None = typer.Option(None, "--max-batch", help="Sequences per replica; default: the operating point's batch."),
     as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
     out_dir: Path | None = typer.Option(None, "--out", help="Write the hourly series and event log (and serving runs) as Parquet here."),
-    force: bool = typer.Option(False, "--force", help="Overwrite existing output files (never an input)."),
+    force: bool = FORCE,
 ) -> None:
     """KPIs of simulated years with 5/50/95 % bands, as `aift evaluate` reports them; serving latencies with --serving."""
     bounds = {"--seed": (seed, 0, None), "--replications": (replications, 1, MAX_REPLICATIONS), "--workers": (workers, 1, None),

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from optimizer.cli.output import check_output, out, print_json, spec_inputs, table, write_atomic
+from optimizer.cli.output import FORCE, check_output, out, print_json, spec_inputs, table, write_atomic
 from twin.analysis import TwinReport, analyze
 from twin.graph import build_graph, to_graphml, to_node_link_json
 from twin.loader import load_spec
@@ -17,7 +17,7 @@ def twin(
     spec_path: Path = typer.Argument(..., help="Facility spec YAML.", metavar="SPEC"),
     utilization: float = typer.Option(1.0, "--utilization", min=0.0, max=1.0, help="IT utilization of every rack (1 = nameplate, the design point)."),
     graph_file: Path | None = typer.Option(None, "--graph", help="Also write the graph: GraphML for *.graphml, node-link JSON otherwise."),
-    force: bool = typer.Option(False, "--force", help="Overwrite existing output files (never an input)."),
+    force: bool = FORCE,
     as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
 ) -> None:
     """Loads and headroom, single points of failure, stranded capacity, availability and network of a facility."""
