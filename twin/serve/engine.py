@@ -1,0 +1,407 @@
+"""The serving engine: requests through routed replicas that run continuous batching step by step.
+
+Compiled with numba: a Python object per request or a SimPy process per replica cannot play a
+million requests in seconds. Every figure lives in a NumPy array indexed by request or replica,
+and one heap holds the next events (a replica's step ends, a request arrives, a KV transfer
+lands). The simulation is exact at step granularity, deterministic (ties broken by time, then
+event kind, then index) and never samples: all randomness is in the traffic, drawn before.
+
+A replica's step, as vLLM / SGLang / TensorRT-LLM schedule one:
+
+1. Admission, first come first served: the queue's head joins the running batch while there
+   is a sequence slot and its KV cache fits in the replica's KV memory (evicting the least
+   recently used prefix-cache entries if that makes room), with one step of growth kept for
+   every decoding sequence. A session's earlier turn still cached on the replica is a prefix
+   hit: those tokens are not prefilled again.
+2. Growth: each decoding sequence writes `tps` more tokens of KV. When they do not fit, the
+   newest running sequence is preempted (LIFO, as vLLM): `recompute` drops its KV and prefills
+   prompt and output again when readmitted; `swap` moves the KV to host memory and back.
+3. The step: one token per decoding sequence, and the prompts being prefilled fill what is
+   left of the token budget, in admission order (chunked prefill). Its time is
+   `a_B + b_B * mean context` for the B decoding sequences, plus `prefill_s_per_token` per
+   prompt token, plus swap traffic.
+4. At its end: each decoding sequence emits `tps` tokens; a prompt whose prefill completes
+   emits its first token. Done requests free their KV (kept as a prefix-cache entry when they
+   belong to a session) and release their session's next turn after its tool delay.
+
+Disaggregated: prefill replicas only prefill; a prefilled request's KV is transferred
+(`xfer_s_per_token` per prompt token) and routed to a decode replica, whose first token time
+is the transfer's end. Invariant: a sequence holding KV holds `prompt + gen - 1` tokens after
+its first token.
+"""
+
+from __future__ import annotations
+
+import heapq
+
+import numpy as np
+from numba import njit
+
+STEP, ARRIVE, TRANSFER = 0, 1, 2  # event kinds; at one instant a step's end is handled first
+AGGREGATED, PREFILL, DECODE = 0, 1, 2  # replica roles
+ROUND_ROBIN, LEAST_LOADED, KV_AWARE = 0, 1, 2
+RECOMPUTE, SWAP = 0, 1
+HOST, TRANSFERRED = 1, 2  # where a waiting sequence's KV already is (0: nowhere)
+
+
+@njit(cache=True)
+def _record(qt, qd, nq, t, depth):
+    """Append the queue depth at t to the change-point series (one point per instant)."""
+    n = nq[0]
+    if n > 0 and qt[n - 1] == t:
+        qd[n - 1] = depth
+    else:
+        qt[n] = t
+        qd[n] = depth
+        nq[0] = n + 1
+
+
+@njit(cache=True)
+def _unlink(e, e_prev, e_next, ehead, etail, r):
+    p, q = e_prev[e], e_next[e]
+    if p >= 0:
+        e_next[p] = q
+    else:
+        ehead[r] = q
+    if q >= 0:
+        e_prev[q] = p
+    else:
+        etail[r] = p
+
+
+@njit(cache=True)
+def _evict(r, kv_cached, e_tok, e_sess, sess_entry, e_prev, e_next, ehead, etail):
+    """Drop replica r's least recently used prefix-cache entry."""
+    v = ehead[r]
+    kv_cached[r] -= e_tok[v]
+    _unlink(v, e_prev, e_next, ehead, etail, r)
+    if sess_entry[e_sess[v]] == v:
+        sess_entry[e_sess[v]] = -1
+    if ehead[r] < 0:
+        kv_cached[r] = 0.0  # no rounding residue on an empty cache
+
+
+@njit(cache=True)
+def _pop_head(r, qhead, qtail, qnext, nwait, wait_tok, prompt):
+    """Take the head of replica r's queue."""
+    i = qhead[r]
+    qhead[r] = qnext[i]
+    if qhead[r] < 0:
+        qtail[r] = -1
+    nwait[r] -= 1
+    wait_tok[r] -= prompt[i]
+
+
+@njit(cache=True)
+def simulate(opens, arrival, delay, child, prompt, out, session, prefix,  # noqa: C901 - one loop, kept whole for speed
+             rtype, role, coef_a, coef_b, prefill_s_per_token, kv_cap, max_seqs, budget, tps, xfer_s_per_token,
+             swap_s_per_token, router, preempt, horizon):
+    """Play the requests; returns per-request times and counts, the queue series and per-replica KV figures.
+
+    Requests: `opens` (indices, by arrival) arrive at `arrival`; a session's next turn
+    `child[i]` arrives `delay[child]` after request i finishes. Replicas: `rtype` indexes the
+    per-type arrays, `role` is AGGREGATED, PREFILL or DECODE.
+    """
+    n, nr = prompt.size, rtype.size
+    width = max_seqs.max()
+    # requests
+    t_arr = np.full(n, np.nan)
+    t_adm = np.full(n, np.nan)
+    t_first = np.full(n, np.nan)
+    t_done = np.full(n, np.nan)
+    rep = np.full(n, -1, np.int64)
+    n_pre = np.zeros(n, np.int64)
+    hit_tok = np.zeros(n, np.float64)
+    rejected = np.zeros(n, np.bool_)
+    gen = np.zeros(n)
+    kvt = np.zeros(n)
+    rem = np.zeros(n)
+    chunk = np.zeros(n)
+    dec = np.zeros(n, np.bool_)
+    ready = np.zeros(n, np.int8)
+    qnext = np.full(n, -1, np.int64)
+    # replicas
+    run = np.empty((nr, width), np.int64)
+    nrun = np.zeros(nr, np.int64)
+    qhead = np.full(nr, -1, np.int64)
+    qtail = np.full(nr, -1, np.int64)
+    nwait = np.zeros(nr, np.int64)
+    wait_tok = np.zeros(nr)
+    kv_used = np.zeros(nr)
+    kv_cached = np.zeros(nr)
+    busy = np.zeros(nr, np.bool_)
+    kv_int = np.zeros(nr)
+    cache_int = np.zeros(nr)
+    kv_peak = np.zeros(nr)
+    busy_s = np.zeros(nr)
+    steps = np.zeros(nr, np.int64)
+    rr = np.zeros(3, np.int64)
+    # prefix cache: entries in a doubly linked LRU list per replica
+    e_sess = np.empty(n, np.int64)
+    e_tok = np.empty(n)
+    e_rep = np.empty(n, np.int64)
+    e_prev = np.empty(n, np.int64)
+    e_next = np.empty(n, np.int64)
+    ehead = np.full(nr, -1, np.int64)
+    etail = np.full(nr, -1, np.int64)
+    n_sessions = session.max() + 1 if n > 0 else 0
+    sess_entry = np.full(max(n_sessions, 1), -1, np.int64)
+    ne = 0
+    # queue depth change points
+    qt = np.empty(4 * n + 2)
+    qd = np.empty(4 * n + 2)
+    nq = np.zeros(1, np.int64)
+    queued = 0
+    _record(qt, qd, nq, 0.0, 0)
+
+    heap = [(0.0, 0, 0)]
+    heap.pop()
+    pos = 0
+    t_end = 0.0
+    has_prefill = False
+    for r in range(nr):
+        if role[r] == PREFILL:
+            has_prefill = True
+
+    while True:
+        ta = arrival[opens[pos]] if pos < opens.size else np.inf
+        th = heap[0][0] if len(heap) > 0 else np.inf
+        if ta == np.inf and th == np.inf:
+            break
+        if th <= ta:
+            t, kind, x = heapq.heappop(heap)
+        else:
+            t, kind, x = ta, ARRIVE, opens[pos]
+            pos += 1
+        if t > horizon:
+            break
+        t_end = t
+        starts = -1  # replica to start a step on, if idle
+        if kind == STEP:
+            r = x
+            T = rtype[r]
+            busy[r] = False
+            keep = 0
+            for k in range(nrun[r]):
+                i = run[r, k]
+                finished = False
+                leaves = False
+                if dec[i]:
+                    gen[i] += tps[T]
+                    dec[i] = False
+                    finished = gen[i] >= out[i]
+                elif chunk[i] > 0.0:
+                    rem[i] -= chunk[i]
+                    chunk[i] = 0.0
+                    if rem[i] <= 0.0:
+                        rem[i] = 0.0
+                        gen[i] += 1.0
+                        if np.isnan(t_first[i]) and role[r] != PREFILL:
+                            t_first[i] = t
+                        if role[r] == PREFILL:
+                            leaves = True
+                        else:
+                            finished = gen[i] >= out[i]
+                if leaves:  # prefilled: the KV goes to a decode replica
+                    kv_used[r] -= kvt[i]
+                    kvt[i] = 0.0
+                    heapq.heappush(heap, (t + xfer_s_per_token[T] * prompt[i], TRANSFER, i))
+                elif finished:
+                    t_done[i] = t
+                    kv_used[r] -= kvt[i]
+                    s = session[i]
+                    if s >= 0 and role[r] == AGGREGATED:  # the session's context stays cached until evicted
+                        old = sess_entry[s]
+                        if old >= 0:
+                            kv_cached[e_rep[old]] -= e_tok[old]
+                            _unlink(old, e_prev, e_next, ehead, etail, e_rep[old])
+                        e = ne
+                        ne += 1
+                        e_sess[e], e_tok[e], e_rep[e] = s, kvt[i], r
+                        e_prev[e], e_next[e] = etail[r], -1
+                        if etail[r] >= 0:
+                            e_next[etail[r]] = e
+                        else:
+                            ehead[r] = e
+                        etail[r] = e
+                        kv_cached[r] += kvt[i]
+                        sess_entry[s] = e
+                    kvt[i] = 0.0
+                    c = child[i]
+                    if c >= 0:
+                        heapq.heappush(heap, (t + delay[c], ARRIVE, c))
+                else:
+                    run[r, keep] = i
+                    keep += 1
+            nrun[r] = keep
+            starts = r
+        else:
+            i = x
+            if kind == ARRIVE:
+                t_arr[i] = t
+            if kind == TRANSFER:
+                t_first[i] = t
+                ready[i] = TRANSFERRED
+                if gen[i] >= out[i]:
+                    t_done[i] = t
+                    continue
+            # route: new requests to the prefill pool when there is one, transferred ones to the decode pool
+            want = AGGREGATED if not has_prefill else (PREFILL if kind == ARRIVE else DECODE)
+            best, best_cost = -1, np.inf
+            if router == ROUND_ROBIN:
+                cnt = 0
+                for r in range(nr):
+                    if role[r] == want:
+                        cnt += 1
+                j = rr[want] % cnt
+                rr[want] += 1
+                for r in range(nr):
+                    if role[r] == want:
+                        if j == 0:
+                            best = r
+                            break
+                        j -= 1
+            else:
+                for r in range(nr):
+                    if role[r] != want:
+                        continue
+                    T = rtype[r]
+                    if router == LEAST_LOADED or want == PREFILL:
+                        cost = (nrun[r] + nwait[r]) / max_seqs[T]
+                    else:  # KV-aware: KV tokens already on the replica plus the prefill this request would add
+                        h = 0.0
+                        s = session[i]
+                        if s >= 0 and prefix[i] > 0:
+                            e = sess_entry[s]
+                            if e >= 0 and e_rep[e] == r:
+                                h = min(prefix[i], e_tok[e])
+                        cost = (kv_used[r] + wait_tok[r] + prompt[i] - h) / kv_cap[T]
+                    if cost < best_cost:
+                        best, best_cost = r, cost
+            r = best
+            rep[i] = r
+            qnext[i] = -1
+            if qtail[r] >= 0:
+                qnext[qtail[r]] = i
+            else:
+                qhead[r] = i
+            qtail[r] = i
+            nwait[r] += 1
+            wait_tok[r] += prompt[i]
+            queued += 1
+            _record(qt, qd, nq, t, queued)
+            if not busy[r]:
+                starts = r
+        if starts < 0 or busy[starts]:
+            continue
+        # ---- start a step on replica r at t
+        r = starts
+        T = rtype[r]
+        cap = kv_cap[T]
+        grow = tps[T]
+        io = 0.0
+        b = 0
+        for k in range(nrun[r]):
+            if rem[run[r, k]] == 0.0:
+                b += 1
+        while qhead[r] >= 0 and nrun[r] < max_seqs[T]:
+            i = qhead[r]
+            need = prompt[i] + gen[i] - (1.0 if ready[i] != 0 else 0.0)
+            now_dec = 1 if ready[i] != 0 else 0
+            e = -1
+            h = 0.0
+            s = session[i]
+            if ready[i] == 0 and gen[i] == 0.0 and s >= 0 and prefix[i] > 0:
+                e = sess_entry[s]
+                if e >= 0 and e_rep[e] == r:
+                    h = min(prefix[i], e_tok[e], need - 1.0)
+                else:
+                    e = -1
+            if prompt[i] + out[i] + grow > cap:  # cannot finish even alone: never served
+                rejected[i] = True
+                _pop_head(r, qhead, qtail, qnext, nwait, wait_tok, prompt)
+                queued -= 1
+                _record(qt, qd, nq, t, queued)
+                continue
+            room = cap - kv_used[r] - (b + now_dec) * grow  # room if every cache entry were evicted
+            if need > room:
+                break  # head of line waits for memory
+            if e >= 0:  # the hit entry becomes this sequence's KV
+                kv_cached[r] -= e_tok[e]
+                _unlink(e, e_prev, e_next, ehead, etail, r)
+                sess_entry[s] = -1
+            while need > room - kv_cached[r] and ehead[r] >= 0:  # evict least recently used entries
+                _evict(r, kv_cached, e_tok, e_sess, sess_entry, e_prev, e_next, ehead, etail)
+            _pop_head(r, qhead, qtail, qnext, nwait, wait_tok, prompt)
+            queued -= 1
+            _record(qt, qd, nq, t, queued)
+            kvt[i] = need
+            kv_used[r] += need
+            if ready[i] == HOST:
+                io += need
+            if ready[i] != 0:
+                rem[i] = 0.0
+                b += 1
+            else:
+                rem[i] = need - h
+            ready[i] = 0
+            if np.isnan(t_adm[i]):
+                t_adm[i] = t
+                hit_tok[i] = h
+            run[r, nrun[r]] = i
+            nrun[r] += 1
+        while kv_used[r] + kv_cached[r] + b * grow > cap:  # growth: evict cache, then preempt the newest
+            if ehead[r] >= 0:
+                _evict(r, kv_cached, e_tok, e_sess, sess_entry, e_prev, e_next, ehead, etail)
+                continue
+            nrun[r] -= 1
+            j = run[r, nrun[r]]
+            kv_used[r] -= kvt[j]
+            if rem[j] == 0.0:
+                b -= 1
+                if preempt == SWAP:
+                    ready[j] = HOST
+                    io += kvt[j]
+            kvt[j] = 0.0
+            rem[j] = 0.0
+            n_pre[j] += 1
+            qnext[j] = qhead[r]
+            qhead[r] = j
+            if qtail[r] < 0:
+                qtail[r] = j
+            nwait[r] += 1
+            wait_tok[r] += prompt[j]
+            queued += 1
+            _record(qt, qd, nq, t, queued)
+        left = budget[T] - b
+        p = 0.0
+        ctx = 0.0
+        for k in range(nrun[r]):
+            i = run[r, k]
+            if rem[i] == 0.0:
+                ctx += kvt[i]
+                dec[i] = True
+                kvt[i] += grow
+                kv_used[r] += grow
+            elif left > 0:
+                c = min(rem[i], left)
+                chunk[i] = c
+                left -= c
+                p += c
+        if b == 0 and p == 0.0:
+            continue  # idle until something arrives
+        dt = prefill_s_per_token[T] * p + swap_s_per_token[T] * io
+        if b > 0:
+            dt += coef_a[T, b] + coef_b[T, b] * ctx / b
+        busy[r] = True
+        steps[r] += 1
+        busy_s[r] += dt
+        kv_int[r] += kv_used[r] * dt
+        cache_int[r] += kv_cached[r] * dt
+        if kv_used[r] > kv_peak[r]:
+            kv_peak[r] = kv_used[r]
+        heapq.heappush(heap, (t + dt, STEP, r))
+
+    m = nq[0]
+    return (t_arr, t_adm, t_first, t_done, rep, n_pre, hit_tok, rejected, qt[:m].copy(), qd[:m].copy(),
+            kv_int, cache_int, kv_peak, busy_s, steps, t_end)
