@@ -37,7 +37,7 @@ import heapq
 import numpy as np
 from numba import njit
 
-STEP, ARRIVE, TRANSFER = 0, 1, 2  # event kinds; at one instant a step's end is handled first
+STEP, ARRIVE, TRANSFER, KICK = 0, 1, 2, 3  # event kinds, handled in this order at one instant
 AGGREGATED, PREFILL, DECODE = 0, 1, 2  # replica roles
 ROUND_ROBIN, LEAST_LOADED, KV_AWARE = 0, 1, 2
 RECOMPUTE, SWAP = 0, 1
@@ -93,7 +93,7 @@ def _pop_head(r, qhead, qtail, qnext, nwait, wait_tok, prompt):
 
 
 @njit(cache=True)
-def simulate(opens, arrival, delay, child, prompt, out, session, prefix,  # noqa: C901 - one loop, kept whole for speed
+def simulate(opens, arrival, delay, child, prompt, out, session, prefix,
              rtype, role, coef_a, coef_b, prefill_s_per_token, kv_cap, max_seqs, budget, tps, xfer_s_per_token,
              swap_s_per_token, router, preempt, horizon):
     """Play the requests; returns per-request times and counts, the queue series and per-replica KV figures.
@@ -168,7 +168,7 @@ def simulate(opens, arrival, delay, child, prompt, out, session, prefix,  # noqa
         th = heap[0][0] if len(heap) > 0 else np.inf
         if ta == np.inf and th == np.inf:
             break
-        if th <= ta:
+        if th < ta or (th == ta and heap[0][1] < ARRIVE):
             t, kind, x = heapq.heappop(heap)
         else:
             t, kind, x = ta, ARRIVE, opens[pos]
@@ -235,6 +235,9 @@ def simulate(opens, arrival, delay, child, prompt, out, session, prefix,  # noqa
                     keep += 1
             nrun[r] = keep
             starts = r
+        elif kind == KICK:
+            busy[x] = False
+            starts = x
         else:
             i = x
             if kind == ARRIVE:
@@ -290,8 +293,9 @@ def simulate(opens, arrival, delay, child, prompt, out, session, prefix,  # noqa
             wait_tok[r] += prompt[i]
             queued += 1
             _record(qt, qd, nq, t, queued)
-            if not busy[r]:
-                starts = r
+            if not busy[r]:  # an idle replica starts once every arrival of this instant is queued
+                busy[r] = True
+                heapq.heappush(heap, (t, KICK, r))
         if starts < 0 or busy[starts]:
             continue
         # ---- start a step on replica r at t

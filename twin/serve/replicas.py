@@ -8,7 +8,8 @@ For one (system, model) at its operating point:
   tokens costs P times that, and a prompt of the workload's ISL costs what the token model says;
 - KV memory: the HBM left after the weights on every GPU, times the ways the cache is split,
   over the KV bytes per token (`twin.perf` memory functions, the token model's calibration);
-- batch limit: the operating point's mean batch, rounded down (it meets the SLA);
+- batch limit: the operating point's mean batch, rounded down (it meets the SLA); token budget per
+  step: 2048, or twice what a full batch needs on average if more;
 - KV transfer (disaggregated): KV bytes per token over the replica's NVLink domain, or the
   scale-out NICs when a replica does not fit in one domain; swap: over PCIe to host memory.
 """
@@ -63,6 +64,11 @@ def kv_capacity_tokens(spec: Spec, stream: Stream) -> float:
     return float(free * kv_shards(sz, g, dp) / sz.kv_bytes_per_token)
 
 
+def default_token_budget(seqs: int, isl: int, osl: int) -> int:
+    """2048 tokens, or twice what a full batch needs per step on average (a token each, and ISL/OSL prompt tokens each)."""
+    return max(DEFAULT_TOKEN_BUDGET, math.ceil(2 * seqs * (1 + isl / osl)))
+
+
 def replica_type(spec: Spec, stream: Stream, *, max_batch: int | None = None, token_budget: int | None = None) -> ReplicaType:
     """The replica of `stream` (a system serving a model) as the engine plays it."""
     wm = next(w for w in spec.workload.models if w.model == stream.model)
@@ -84,7 +90,7 @@ def replica_type(spec: Spec, stream: Stream, *, max_batch: int | None = None, to
     tps = wm.serving.accepted_tokens_per_step if wm.serving.speculative else 1.0
     return ReplicaType(
         system=stream.system, model=stream.model, gpus=g, max_seqs=seqs,
-        token_budget=token_budget or max(DEFAULT_TOKEN_BUDGET, 2 * seqs), tokens_per_step=tps, kv_capacity_tokens=cap,
+        token_budget=token_budget or default_token_budget(seqs, wm.isl, wm.osl), tokens_per_step=tps, kv_capacity_tokens=cap,
         coef_a=a, coef_b=b,
         prefill_s_per_token=prefill_time(system, model, wm.precision, g, wm.isl) / wm.isl,
         xfer_s_per_token=sz.kv_bytes_per_token / (g * link_gbyte_s * 1e9 * cal.link_efficiency),

@@ -1,0 +1,149 @@
+"""The serving engine on hand-built replicas (figures worked by hand) and on the token model (its operating point)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.conftest import PILOT
+from twin.loader import load_spec
+from twin.serve.replicas import ReplicaType
+from twin.serve.report import summarize
+from twin.serve.run import Fleet, Pool, build_fleet, simulate
+from twin.serve.traffic import Lengths, Traffic, open_loop
+from twin.sim.rng import named_streams
+
+Z = 3.0  # standard errors a seeded mean may stray from its closed form
+
+
+def kind(step_s=0.01, per_ctx_s=0.0, prefill_s_per_token=0.0, kv_tokens=1e12, max_seqs=64, budget=100_000, swap_s_per_token=0.0,
+         xfer_s_per_token=0.0) -> ReplicaType:
+    """A replica whose decode step takes `step_s + per_ctx_s * mean context` at any batch."""
+    return ReplicaType("toy", "toy", 1, max_seqs, budget, 1.0, kv_tokens, np.full(max_seqs + 1, step_s), np.full(max_seqs + 1, per_ctx_s),
+                       prefill_s_per_token, xfer_s_per_token, swap_s_per_token, 1.0, 0.0)
+
+
+def requests(arrival, prompt, out) -> Traffic:
+    n = len(prompt)
+    none = np.full(n, -1, dtype=np.int64)
+    return Traffic(np.asarray(arrival, float), np.zeros(n), none, np.asarray(prompt, np.int64), np.asarray(out, np.int64), none.copy(),
+                   np.zeros(n, dtype=np.int64))
+
+
+def test_chunked_prefill_stalls_a_decode_step_by_at_most_the_budget():
+    # Request A (1-token prompt, 1001 tokens out) decodes alone in 10 ms steps; at 0.5 s ten 1000-token prompts
+    # (one token out each) arrive. A budget of 101 tokens leaves 100 prompt tokens per step beside A's one:
+    # 10 x 1000 / 100 = 100 steps each 100 x 1e-5 = 1 ms longer. A's e2e: its prefill (1e-5 s), then
+    # 1000 steps of 10 ms plus 100 ms of stall = 10.1 s + 1e-5 s; no step is longer than 10 ms + 1 ms.
+    traffic = requests([0.0] + [0.5] * 10, [1] + [1000] * 10, [1001] + [1] * 10)
+    run = simulate(Fleet((Pool(kind(prefill_s_per_token=1e-5, budget=101), 1),)), traffic, drain_s=np.inf)
+    assert run.finished[0] - run.arrival[0] == pytest.approx(10.1 + 1e-5, rel=1e-12)
+    tpot_max = 0.01 + 1e-5 * 100
+    assert (run.finished[0] - run.first_token[0]) / 1000 <= tpot_max
+    # Prompts are prefilled 100 tokens a step, one after another: the k-th is done after 10 k steps.
+    ttft = run.first_token[1:] - run.arrival[1:]
+    assert np.all(np.diff(ttft) > 10 * 0.01)
+    # Without a budget worth the name the ten prompts stall A's next step by the whole 10,000 tokens: 0.1 s at once.
+    unbounded = simulate(Fleet((Pool(kind(prefill_s_per_token=1e-5, budget=100_000), 1),)), traffic, drain_s=np.inf)
+    assert np.all(unbounded.first_token[1:] == unbounded.first_token[1])
+    assert unbounded.first_token[1] - 0.5 > 0.1
+
+
+@pytest.mark.parametrize("preemption", ["recompute", "swap"])
+def test_kv_admission_and_preemption_on_a_hand_built_case(preemption):
+    # KV memory 100 tokens; two requests of 30 prompt tokens, 50 out, at t=0, 10 ms decode steps, 1e-4 s per
+    # prompt token, 1e-4 s per swapped token. Both fit (60 <= 100): one prefill step of 6 ms, first tokens at 6 ms.
+    # Each decode step adds one token per sequence: after m steps 60 + 2m tokens are held; step m+1 needs 2 more,
+    # which fits until m = 20 (100 held). So the 21st decode step must preempt, and not before: the newest (B).
+    traffic = requests([0.0, 0.0], [30, 30], [50, 50])
+    run = simulate(Fleet((Pool(kind(prefill_s_per_token=1e-4, kv_tokens=100, swap_s_per_token=1e-4), 1),)), traffic, preemption=preemption,
+                   drain_s=np.inf)
+    np.testing.assert_array_equal(run.preemptions, [0, 1])
+    assert run.first_token == pytest.approx([0.006, 0.006], rel=1e-12)
+    assert run.kv_peak_tokens[0] <= 100
+    if preemption == "recompute":
+        # A: 49 decode steps in all -> 0.006 + 0.49 = 0.496. B held 21 tokens out; readmitted when A is done, it
+        # prefills 30 + 21 = 51 tokens again (5.1 ms, giving its 22nd token), then 28 decode steps.
+        assert run.finished == pytest.approx([0.496, 0.496 + 0.0051 + 0.28], rel=1e-12)
+    else:
+        # Swap: the 21st step also writes B's 50 KV tokens out (+5 ms): A ends at 0.006 + 0.2 + 0.015 + 0.28 = 0.501.
+        # B's 50 tokens come back in its first step (10 ms + 5 ms, its 22nd token), then 28 steps.
+        assert run.finished == pytest.approx([0.501, 0.501 + 0.015 + 0.28], rel=1e-12)
+
+
+def test_kv_in_use_never_exceeds_memory_under_overload():
+    st = named_streams(5, ["arrivals", "inputs", "outputs"])
+    traffic = open_loop("poisson", st, 50.0, 3000, None, Lengths("lognormal", 400, 1.0), Lengths("lognormal", 200, 1.0))
+    cap = 20_000
+    run = simulate(Fleet((Pool(kind(per_ctx_s=1e-6, prefill_s_per_token=2e-5, kv_tokens=cap, max_seqs=128), 3),)), traffic)
+    assert run.kv_peak_tokens.max() <= cap
+    assert run.preemptions.sum() > 0  # memory bound, not the batch
+    too_long = traffic.input_tokens + traffic.output_tokens + 1 > cap
+    np.testing.assert_array_equal(run.rejected, too_long)
+
+
+def test_disaggregated_with_infinite_pools_and_no_transfer_is_the_ideal():
+    # Every request has a prefill and a decode replica to itself: TTFT = prompt x 2e-5 s; then out - 1 decode
+    # steps alone at 4 ms + 1e-6 s per token of context, which starts at the prompt and grows by one a step:
+    # e2e = TTFT + (out - 1)(4e-3 + 1e-6 prompt) + 1e-6 (out - 1)(out - 2) / 2.
+    st = named_streams(1, ["arrivals", "inputs", "outputs"])
+    t = open_loop("poisson", st, 20.0, 400, None, Lengths("lognormal", 800, 0.8), Lengths("lognormal", 100, 0.8))
+    k = kind(step_s=4e-3, per_ctx_s=1e-6, prefill_s_per_token=2e-5, budget=512)
+    run = simulate(Fleet((Pool(k, t.size, "prefill"), Pool(k, t.size, "decode"))), t, drain_s=np.inf)
+    p, o = t.input_tokens.astype(float), t.output_tokens.astype(float)
+    ttft = p * 2e-5
+    e2e = ttft + (o - 1) * (4e-3 + 1e-6 * p) + 1e-6 * (o - 1) * (o - 2) / 2
+    np.testing.assert_allclose(run.first_token - run.arrival, ttft, rtol=1e-9)
+    np.testing.assert_allclose(run.finished - run.arrival, e2e, rtol=1e-9)
+
+
+@pytest.mark.parametrize("lengths", ["geometric", "fixed"])
+def test_one_request_at_a_time_is_an_m_g_1_queue(lengths):
+    # Batch 1, instant prefill: service = 10 ms x (out - 1). Geometric out (p = 1/20): out - 1 has mean
+    # (1-p)/p = 19 and E[X^2] = (1-p)(2-p)/p^2 = 0.95 x 1.95 x 400 = 741; fixed out = 20: X = 19, E[X^2] = 361.
+    # Pollaczek-Khinchine: Wq = lambda E[S^2] / (2 (1 - rho)), lambda at rho = 0.7.
+    tau, p, n = 0.01, 1 / 20, 200_000
+    mean_x, ex2 = (19.0, 741.0) if lengths == "geometric" else (19.0, 361.0)
+    lam = 0.7 / (tau * mean_x)
+    wq = lam * tau**2 * ex2 / (2 * (1 - 0.7))
+    rng = np.random.default_rng(11)
+    arrivals = np.cumsum(rng.exponential(1 / lam, n))
+    out = rng.geometric(p, n) if lengths == "geometric" else np.full(n, 20)
+    run = simulate(Fleet((Pool(kind(step_s=tau, max_seqs=1), 1),)), requests(arrivals, np.ones(n), out), drain_s=np.inf)
+    wait = (run.admitted - run.arrival)[n // 10:]
+    means = np.array([b.mean() for b in np.array_split(wait, 30)])  # batch means: waits are correlated
+    se = means.std(ddof=1) / np.sqrt(means.size)
+    assert abs(wait.mean() - wq) <= Z * se, (wait.mean(), wq, se)
+
+
+def test_more_replicas_never_wait_longer():
+    st = named_streams(2, ["arrivals", "inputs", "outputs"])
+    t = open_loop("poisson", st, 30.0, 4000, None, Lengths("lognormal", 500, 1.0), Lengths("lognormal", 150, 1.0))
+    k = kind(step_s=0.01, per_ctx_s=1e-6, prefill_s_per_token=2e-5, max_seqs=8, budget=256)
+    waits = [np.nanmean(simulate(Fleet((Pool(k, c),)), t).admitted - t.arrival_s) for c in (2, 3, 4)]
+    assert waits[0] > waits[1] > waits[2]
+
+
+@pytest.mark.parametrize("model", ["llama-3.3-70b", "gpt-oss-120b"])
+def test_a_saturated_replica_serves_the_operating_points_throughput(model):
+    # Far more requests than one replica serves: the batch stays full, so output tokens/s over the window
+    # is the replica's capacity, which the token model's operating point gives (within 5 %).
+    spec = load_spec(PILOT)
+    wm = next(w for w in spec.workload.models if w.model == model)
+    fleet = build_fleet(spec, model, {"hgx-h100": 1})
+    cap = fleet.capacity_tokens_per_s()
+    st = named_streams(0, ["arrivals", "inputs", "outputs"])
+    requests_per_s = 3.0 * cap / wm.osl
+    t = open_loop("poisson", st, requests_per_s, int(40 * fleet.pools[0].kind.max_seqs) + 400, None, Lengths("fixed", wm.isl), Lengths("fixed", wm.osl))
+    s = summarize(simulate(fleet, t), wm.sla, warmup_share=0.3)
+    assert s["throughput_tokens_per_s"] == pytest.approx(cap, rel=0.05)
+    assert s["unfinished"] > 0  # overloaded: what never finished is counted
+
+
+def test_same_inputs_same_arrays():
+    st = lambda: named_streams(9, ["arrivals", "inputs", "outputs"])  # noqa: E731
+    k = kind(per_ctx_s=1e-6, prefill_s_per_token=1e-5, kv_tokens=30_000, max_seqs=16, budget=512)
+    a, b = (simulate(Fleet((Pool(k, 2),)), open_loop("bursty", st(), 40.0, 2000, None, Lengths("lognormal", 300, 1.0),
+                                                       Lengths("lognormal", 100, 1.0)), router=r) for r in ("kv-aware", "kv-aware"))
+    for name in ("arrival", "admitted", "first_token", "finished", "replica", "preemptions", "queue_depth"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
