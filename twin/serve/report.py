@@ -48,10 +48,10 @@ def summarize(run: ServeRun, sla: Sla, warmup_share: float = 0.1) -> dict[str, f
     tokens = run.traffic.output_tokens
     ok = meets_sla(run, sla)
     s: dict[str, float] = {
-        "requests": float(run.traffic.size), "finished": float(done.sum()), "unfinished": float((~done).sum()),
-        "unfinished_waiting": float((~done & np.isfinite(run.arrival) & np.isnan(run.admitted)).sum()),
-        "unfinished_running": float((~done & np.isfinite(run.admitted)).sum()),
-        "unfinished_not_arrived": float(np.isnan(run.arrival).sum()), "rejected_too_long": float(run.rejected.sum()),
+        "requests": run.traffic.size, "finished": int(done.sum()), "unfinished": int((~done).sum()),
+        "unfinished_waiting": int((~done & np.isfinite(run.arrival) & np.isnan(run.admitted) & ~run.rejected).sum()),
+        "unfinished_running": int((~done & np.isfinite(run.admitted)).sum()),
+        "unfinished_not_arrived": int(np.isnan(run.arrival).sum()), "rejected_too_long": int(run.rejected.sum()),
         "measured_from_s": lo, "measured_to_s": hi, "end_s": run.end_s,
     }
     for name, x in latencies(run).items():
@@ -64,8 +64,8 @@ def summarize(run: ServeRun, sla: Sla, warmup_share: float = 0.1) -> dict[str, f
     s["sla_attainment"] = float(ok[arrived].mean()) if arrived.any() else math.nan
     s["capacity_tokens_per_s"] = run.fleet.capacity_tokens_per_s()
     s |= _queue(run, lo, hi) | _kv(run)
-    s["preemptions"] = float(run.preemptions.sum())
-    s["requests_preempted"] = float((run.preemptions > 0).sum())
+    s["preemptions"] = int(run.preemptions.sum())
+    s["requests_preempted"] = int((run.preemptions > 0).sum())
     s["wall_s"] = run.wall_s
     s["requests_per_wall_s"] = run.traffic.size / max(run.wall_s, 1e-12)
     return s
@@ -91,7 +91,7 @@ def _kv(run: ServeRun) -> dict[str, float]:
         "kv_used_share_peak": float((run.kv_peak_tokens / cap).max()),
         "kv_cached_share_mean": float(run.kv_cached_token_s.sum() / (cap.sum() * span)),
         "prefix_hit_rate": float(run.prefix_hit_tokens[admitted].sum() / inputs) if inputs else 0.0,
-        "requests_with_prefix_hit": float((run.prefix_hit_tokens > 0).sum()),
+        "requests_with_prefix_hit": int((run.prefix_hit_tokens > 0).sum()),
     }
 
 
