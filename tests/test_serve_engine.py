@@ -6,28 +6,14 @@ import numpy as np
 import pytest
 
 from tests.conftest import PILOT
+from tests.serve_support import kind, requests
 from twin.loader import load_spec
-from twin.serve.replicas import ReplicaType
 from twin.serve.report import summarize
 from twin.serve.run import Fleet, Pool, build_fleet, simulate
-from twin.serve.traffic import Lengths, Traffic, open_loop
+from twin.serve.traffic import Lengths, open_loop
 from twin.sim.rng import named_streams
 
 Z = 3.0  # standard errors a seeded mean may stray from its closed form
-
-
-def kind(step_s=0.01, per_ctx_s=0.0, prefill_s_per_token=0.0, kv_tokens=1e12, max_seqs=64, budget=100_000, swap_s_per_token=0.0,
-         xfer_s_per_token=0.0) -> ReplicaType:
-    """A replica whose decode step takes `step_s + per_ctx_s * mean context` at any batch."""
-    return ReplicaType("toy", "toy", 1, max_seqs, budget, 1.0, kv_tokens, np.full(max_seqs + 1, step_s), np.full(max_seqs + 1, per_ctx_s),
-                       prefill_s_per_token, xfer_s_per_token, swap_s_per_token, 1.0, 0.0)
-
-
-def requests(arrival, prompt, out) -> Traffic:
-    n = len(prompt)
-    none = np.full(n, -1, dtype=np.int64)
-    return Traffic(np.asarray(arrival, float), np.zeros(n), none, np.asarray(prompt, np.int64), np.asarray(out, np.int64), none.copy(),
-                   np.zeros(n, dtype=np.int64))
 
 
 def test_chunked_prefill_stalls_a_decode_step_by_at_most_the_budget():
