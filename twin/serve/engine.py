@@ -123,6 +123,7 @@ def simulate(opens, arrival, delay, child, prompt, out, session, prefix,
     # replicas
     run = np.empty((nr, width), np.int64)
     nrun = np.zeros(nr, np.int64)
+    ndec = np.zeros(nr, np.int64)
     qhead = np.full(nr, -1, np.int64)
     qtail = np.full(nr, -1, np.int64)
     nwait = np.zeros(nr, np.int64)
@@ -182,6 +183,7 @@ def simulate(opens, arrival, delay, child, prompt, out, session, prefix,
             T = rtype[r]
             busy[r] = False
             keep = 0
+            decoding = 0
             for k in range(nrun[r]):
                 i = run[r, k]
                 finished = False
@@ -233,7 +235,10 @@ def simulate(opens, arrival, delay, child, prompt, out, session, prefix,
                 else:
                     run[r, keep] = i
                     keep += 1
+                    if rem[i] == 0.0:
+                        decoding += 1
             nrun[r] = keep
+            ndec[r] = decoding
             starts = r
         elif kind == KICK:
             busy[x] = False
@@ -304,10 +309,7 @@ def simulate(opens, arrival, delay, child, prompt, out, session, prefix,
         cap = kv_cap[T]
         grow = tps[T]
         io = 0.0
-        b = 0
-        for k in range(nrun[r]):
-            if rem[run[r, k]] == 0.0:
-                b += 1
+        b = ndec[r]  # running sequences past their prefill
         while qhead[r] >= 0 and nrun[r] < max_seqs[T]:
             i = qhead[r]
             need = prompt[i] + gen[i] - (1.0 if ready[i] != 0 else 0.0)
@@ -377,6 +379,7 @@ def simulate(opens, arrival, delay, child, prompt, out, session, prefix,
             wait_tok[r] += prompt[j]
             queued += 1
             _record(qt, qd, nq, t, queued)
+        ndec[r] = b
         left = budget[T] - b
         p = 0.0
         ctx = 0.0
