@@ -10,7 +10,7 @@ from tests.serve_support import kind, requests
 from twin.loader import load_spec
 from twin.serve.report import summarize
 from twin.serve.run import Fleet, Pool, build_fleet, simulate
-from twin.serve.traffic import Lengths, open_loop
+from twin.serve.traffic import Lengths, Traffic, open_loop
 from twin.sim.rng import named_streams
 
 Z = 3.0  # standard errors a seeded mean may stray from its closed form
@@ -133,3 +133,27 @@ def test_same_inputs_same_arrays():
                                                        Lengths("lognormal", 100, 1.0)), router=r) for r in ("kv-aware", "kv-aware"))
     for name in ("arrival", "admitted", "first_token", "finished", "replica", "preemptions", "queue_depth"):
         np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+
+
+@pytest.mark.parametrize(("router", "hit"), [("kv-aware", 1000 + 100 - 1), ("round-robin", 0)])
+def test_a_sessions_next_turn_hits_its_prefix_where_it_was_served(router, hit):
+    # One session on two idle replicas: turn 1 (1000 prompt, 100 out) ends holding 1000 + 100 - 1 tokens of KV
+    # (the last token's KV is never written). Turn 2's prompt repeats that context (prefix 1100) plus 50 tool
+    # tokens. KV-aware routing sends it back (its prefix is cached there), so only 1150 - 1099 = 51 tokens are
+    # prefilled; round robin sends it to the other replica, which prefills all 1150.
+    t = Traffic(np.array([0.0, np.nan]), np.array([0.0, 0.5]), np.array([1, -1]), np.array([1000, 1150]), np.array([100, 10]),
+                np.array([0, 0]), np.array([0, 1100]))
+    run = simulate(Fleet((Pool(kind(prefill_s_per_token=1e-4), 2),)), t, router=router, drain_s=np.inf)
+    assert run.prefix_hit_tokens[1] == hit
+    assert (run.replica[1] == run.replica[0]) == (router == "kv-aware")
+    # TTFT of turn 2: arrives 0.5 s after turn 1 ends, prefills what is not cached at 1e-4 s a token.
+    assert run.first_token[1] - run.arrival[1] == pytest.approx((1150 - hit) * 1e-4, rel=1e-12)
+
+
+def test_least_loaded_routing_weighs_replicas_by_their_batch_limit():
+    # A replica of batch 4 beside one of batch 1: 5 requests at once go 4 : 1 (load = in flight / batch limit;
+    # ties go to the first), so none waits for a slot.
+    fleet = Fleet((Pool(kind(max_seqs=4), 1), Pool(kind(max_seqs=1), 1)))
+    run = simulate(fleet, requests([0.0] * 5, [10] * 5, [20] * 5), drain_s=np.inf)
+    assert sorted(np.bincount(run.replica).tolist()) == [1, 4]
+    np.testing.assert_array_equal(run.admitted, 0.0)
