@@ -82,6 +82,24 @@ def _evict(r, kv_cached, e_tok, e_sess, sess_entry, e_prev, e_next, ehead, etail
 
 
 @njit(cache=True)
+def _cache(e, s, tokens, r, sess_entry, e_sess, e_tok, e_rep, e_prev, e_next, ehead, etail, kv_cached):
+    """Keep session s's finished context (`tokens` of KV) on replica r as prefix-cache entry e, most recently used."""
+    old = sess_entry[s]
+    if old >= 0:
+        kv_cached[e_rep[old]] -= e_tok[old]
+        _unlink(old, e_prev, e_next, ehead, etail, e_rep[old])
+    e_sess[e], e_tok[e], e_rep[e] = s, tokens, r
+    e_prev[e], e_next[e] = etail[r], -1
+    if etail[r] >= 0:
+        e_next[etail[r]] = e
+    else:
+        ehead[r] = e
+    etail[r] = e
+    kv_cached[r] += tokens
+    sess_entry[s] = e
+
+
+@njit(cache=True)
 def _pop_head(r, qhead, qtail, qnext, nwait, wait_tok, prompt):
     """Take the head of replica r's queue."""
     i = qhead[r]
@@ -113,15 +131,18 @@ def simulate(opens, arrival, delay, child, prompt, out, session, prefix,
     n_pre = np.zeros(n, np.int64)
     hit_tok = np.zeros(n, np.float64)
     rejected = np.zeros(n, np.bool_)
-    gen = np.zeros(n)
-    kvt = np.zeros(n)
-    rem = np.zeros(n)
-    chunk = np.zeros(n)
-    dec = np.zeros(n, np.bool_)
+    gen = np.zeros(n)  # tokens out so far, for a request not running (a running one's is in its slot)
     ready = np.zeros(n, np.int8)
     qnext = np.full(n, -1, np.int64)
     # replicas
+    # running sequences in admission order, in slots per replica (contiguous, for the per-step loops)
     run = np.empty((nr, width), np.int64)
+    s_gen = np.zeros((nr, width))
+    s_kv = np.zeros((nr, width))
+    s_rem = np.zeros((nr, width))
+    s_out = np.zeros((nr, width))
+    s_chunk = np.zeros((nr, width))
+    s_dec = np.zeros((nr, width), np.bool_)
     nrun = np.zeros(nr, np.int64)
     ndec = np.zeros(nr, np.int64)
     qhead = np.full(nr, -1, np.int64)
@@ -184,58 +205,50 @@ def simulate(opens, arrival, delay, child, prompt, out, session, prefix,
             busy[r] = False
             keep = 0
             decoding = 0
+            grow = tps[T]
             for k in range(nrun[r]):
                 i = run[r, k]
+                g, rm = s_gen[r, k], s_rem[r, k]
                 finished = False
                 leaves = False
-                if dec[i]:
-                    gen[i] += tps[T]
-                    dec[i] = False
-                    finished = gen[i] >= out[i]
-                elif chunk[i] > 0.0:
-                    rem[i] -= chunk[i]
-                    chunk[i] = 0.0
-                    if rem[i] <= 0.0:
-                        rem[i] = 0.0
-                        gen[i] += 1.0
-                        if np.isnan(t_first[i]) and role[r] != PREFILL:
-                            t_first[i] = t
+                if s_dec[r, k]:
+                    g += grow
+                    s_dec[r, k] = False
+                    finished = g >= s_out[r, k]
+                elif s_chunk[r, k] > 0.0:
+                    rm -= s_chunk[r, k]
+                    s_chunk[r, k] = 0.0
+                    if rm <= 0.0:
+                        rm = 0.0
+                        g += 1.0
                         if role[r] == PREFILL:
                             leaves = True
                         else:
-                            finished = gen[i] >= out[i]
+                            if np.isnan(t_first[i]):
+                                t_first[i] = t
+                            finished = g >= s_out[r, k]
+                if leaves or finished:
+                    gen[i] = g
+                    kv_used[r] -= s_kv[r, k]
                 if leaves:  # prefilled: the KV goes to a decode replica
-                    kv_used[r] -= kvt[i]
-                    kvt[i] = 0.0
                     heapq.heappush(heap, (t + xfer_s_per_token[T] * prompt[i], TRANSFER, i))
                 elif finished:
                     t_done[i] = t
-                    kv_used[r] -= kvt[i]
-                    s = session[i]
-                    if s >= 0 and role[r] == AGGREGATED:  # the session's context stays cached until evicted
-                        old = sess_entry[s]
-                        if old >= 0:
-                            kv_cached[e_rep[old]] -= e_tok[old]
-                            _unlink(old, e_prev, e_next, ehead, etail, e_rep[old])
-                        e = ne
+                    if session[i] >= 0 and role[r] == AGGREGATED:  # the session's context stays cached until evicted
+                        _cache(ne, session[i], s_kv[r, k], r, sess_entry, e_sess, e_tok, e_rep, e_prev, e_next, ehead, etail, kv_cached)
                         ne += 1
-                        e_sess[e], e_tok[e], e_rep[e] = s, kvt[i], r
-                        e_prev[e], e_next[e] = etail[r], -1
-                        if etail[r] >= 0:
-                            e_next[etail[r]] = e
-                        else:
-                            ehead[r] = e
-                        etail[r] = e
-                        kv_cached[r] += kvt[i]
-                        sess_entry[s] = e
-                    kvt[i] = 0.0
                     c = child[i]
                     if c >= 0:
                         heapq.heappush(heap, (t + delay[c], ARRIVE, c))
                 else:
-                    run[r, keep] = i
+                    if keep < k:
+                        run[r, keep] = i
+                        s_kv[r, keep] = s_kv[r, k]
+                        s_out[r, keep] = s_out[r, k]
+                    s_gen[r, keep] = g
+                    s_rem[r, keep] = rm
                     keep += 1
-                    if rem[i] == 0.0:
+                    if rm == 0.0:
                         decoding += 1
             nrun[r] = keep
             ndec[r] = decoding
@@ -341,35 +354,38 @@ def simulate(opens, arrival, delay, child, prompt, out, session, prefix,
             _pop_head(r, qhead, qtail, qnext, nwait, wait_tok, prompt)
             queued -= 1
             _record(qt, qd, nq, t, queued)
-            kvt[i] = need
+            m = nrun[r]
+            run[r, m] = i
+            s_gen[r, m] = gen[i]
+            s_kv[r, m] = need
+            s_out[r, m] = out[i]
             kv_used[r] += need
             if ready[i] == HOST:
                 io += need
             if ready[i] != 0:
-                rem[i] = 0.0
+                s_rem[r, m] = 0.0
                 b += 1
             else:
-                rem[i] = need - h
+                s_rem[r, m] = need - h
             ready[i] = 0
             if np.isnan(t_adm[i]):
                 t_adm[i] = t
                 hit_tok[i] = h
-            run[r, nrun[r]] = i
             nrun[r] += 1
         while kv_used[r] + kv_cached[r] + b * grow > cap:  # growth: evict cache, then preempt the newest
             if ehead[r] >= 0:
                 _evict(r, kv_cached, e_tok, e_sess, sess_entry, e_prev, e_next, ehead, etail)
                 continue
             nrun[r] -= 1
-            j = run[r, nrun[r]]
-            kv_used[r] -= kvt[j]
-            if rem[j] == 0.0:
+            m = nrun[r]
+            j = run[r, m]
+            gen[j] = s_gen[r, m]
+            kv_used[r] -= s_kv[r, m]
+            if s_rem[r, m] == 0.0:
                 b -= 1
                 if preempt == SWAP:
                     ready[j] = HOST
-                    io += kvt[j]
-            kvt[j] = 0.0
-            rem[j] = 0.0
+                    io += s_kv[r, m]
             n_pre[j] += 1
             qnext[j] = qhead[r]
             qhead[r] = j
@@ -384,17 +400,16 @@ def simulate(opens, arrival, delay, child, prompt, out, session, prefix,
         p = 0.0
         ctx = 0.0
         for k in range(nrun[r]):
-            i = run[r, k]
-            if rem[i] == 0.0:
-                ctx += kvt[i]
-                dec[i] = True
-                kvt[i] += grow
-                kv_used[r] += grow
+            if s_rem[r, k] == 0.0:
+                ctx += s_kv[r, k]
+                s_dec[r, k] = True
+                s_kv[r, k] += grow
             elif left > 0:
-                c = min(rem[i], left)
-                chunk[i] = c
+                c = min(s_rem[r, k], left)
+                s_chunk[r, k] = c
                 left -= c
                 p += c
+        kv_used[r] += b * grow
         if b == 0 and p == 0.0:
             continue  # idle until something arrives
         dt = prefill_s_per_token[T] * p + swap_s_per_token[T] * io
