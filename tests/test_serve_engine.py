@@ -8,7 +8,7 @@ import pytest
 from tests.conftest import PILOT
 from tests.serve_support import kind, requests
 from twin.loader import load_spec
-from twin.serve.report import summarize
+from twin.serve.report import summarize, tokens_in
 from twin.serve.run import Fleet, Pool, build_fleet, simulate
 from twin.serve.traffic import Lengths, Traffic, open_loop
 from twin.sim.rng import named_streams
@@ -157,3 +157,15 @@ def test_least_loaded_routing_weighs_replicas_by_their_batch_limit():
     run = simulate(fleet, requests([0.0] * 5, [10] * 5, [20] * 5), drain_s=np.inf)
     assert sorted(np.bincount(run.replica).tolist()) == [1, 4]
     np.testing.assert_array_equal(run.admitted, 0.0)
+
+
+def test_throughput_counts_the_tokens_emitted_inside_the_window():
+    # One request: instant prefill, first token at 0, then ten 1-s steps: last token at 10 s. In [5, 10] it emits
+    # 10 x 5/10 = 5 tokens; in [0, 10] all 11. Cut at 4 s (unfinished, 5 tokens out by then): 4 after the first.
+    run = simulate(Fleet((Pool(kind(step_s=1.0), 1),)), requests([0.0], [1], [11]), drain_s=np.inf)
+    assert tokens_in(run, 5.0, 10.0)[0] == pytest.approx(5.0)
+    assert tokens_in(run, 0.0, 10.0)[0] == pytest.approx(11.0)
+    cut = simulate(Fleet((Pool(kind(step_s=1.0), 1),)), requests([0.0], [1], [11]), drain_s=4.0)
+    assert np.isnan(cut.finished[0])
+    assert cut.tokens_out[0] == 5
+    assert tokens_in(cut, 0.0, 4.0)[0] == pytest.approx(5.0)

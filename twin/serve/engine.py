@@ -114,7 +114,7 @@ def _pop_head(r, qhead, qtail, qnext, nwait, wait_tok, prompt):
 def simulate(opens, arrival, delay, child, prompt, out, session, prefix,
              rtype, role, coef_a, coef_b, prefill_s_per_token, kv_cap, max_seqs, budget, tps, xfer_s_per_token,
              swap_s_per_token, router, preempt, horizon):
-    """Play the requests; returns per-request times and counts, the queue series and per-replica KV figures.
+    """Play the requests; returns per-request times, tokens out and counts, the queue series and per-replica KV figures.
 
     Requests: `opens` (indices, by arrival) arrive at `arrival`; a session's next turn
     `child[i]` arrives `delay[child]` after request i finishes. Replicas: `rtype` indexes the
@@ -424,6 +424,9 @@ def simulate(opens, arrival, delay, child, prompt, out, session, prefix,
             kv_peak[r] = kv_used[r]
         heapq.heappush(heap, (t + dt, STEP, r))
 
+    for r in range(nr):  # tokens out of the sequences still running
+        for k in range(nrun[r]):
+            gen[run[r, k]] = s_gen[r, k]
     m = nq[0]
-    return (t_arr, t_adm, t_first, t_done, rep, n_pre, hit_tok, rejected, qt[:m].copy(), qd[:m].copy(),
+    return (t_arr, t_adm, t_first, t_done, gen, rep, n_pre, hit_tok, rejected, qt[:m].copy(), qd[:m].copy(),
             kv_int, cache_int, kv_peak, busy_s, steps, t_end)

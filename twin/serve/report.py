@@ -4,8 +4,9 @@ A request meets the SLA when it finishes with TTFT within `max_ttft_s` and time 
 token (after the first) within `1 / min_tokens_per_s_per_user`. Latencies are over the requests
 that arrived after the warm-up and finished; SLA attainment is over all that arrived after it,
 so a request still waiting or running when the run ends counts as a miss, never as nothing.
-Throughput and goodput count the output tokens of requests finishing inside the measured window
-(warm-up end to last open arrival).
+Throughput and goodput count the output tokens emitted inside the measured window (warm-up end
+to last open arrival), a request's tokens spread evenly between its first and last; goodput only
+those of requests meeting the SLA.
 """
 
 from __future__ import annotations
@@ -30,6 +31,21 @@ def latencies(run: ServeRun) -> dict[str, np.ndarray]:
     return {"ttft_s": ttft, "tpot_s": tpot, "e2e_s": run.finished - run.arrival}
 
 
+def tokens_in(run: ServeRun, lo: float, hi: float) -> np.ndarray:
+    """Output tokens each request emitted inside [lo, hi]: the first at its first token, the rest evenly up to its
+    last token (or, unfinished, up to the end of the run)."""
+    first = run.first_token
+    started = np.isfinite(first)
+    last = np.where(np.isfinite(run.finished), run.finished, run.end_s)
+    rest = np.maximum(run.tokens_out - 1.0, 0.0)
+    span = last - first
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(span > 0, np.clip((np.minimum(last, hi) - np.maximum(first, lo)) / span, 0.0, 1.0),
+                         ((last >= lo) & (last <= hi)).astype(float))
+    out = np.where(started & (first >= lo) & (first <= hi), 1.0, 0.0) + rest * share
+    return np.where(started, out, 0.0)
+
+
 def meets_sla(run: ServeRun, sla: Sla) -> np.ndarray:
     lat = latencies(run)
     max_tpot = 1.0 / sla.min_tokens_per_s_per_user if sla.min_tokens_per_s_per_user > 0 else math.inf
@@ -44,8 +60,6 @@ def summarize(run: ServeRun, sla: Sla, warmup_share: float = 0.1) -> dict[str, f
     arrived = np.isfinite(run.arrival) & (run.arrival >= lo)
     done = np.isfinite(run.finished)
     measured = arrived & done
-    in_window = done & (run.finished >= lo) & (run.finished <= hi)
-    tokens = run.traffic.output_tokens
     ok = meets_sla(run, sla)
     s: dict[str, float] = {
         "requests": run.traffic.size, "finished": int(done.sum()), "unfinished": int((~done).sum()),
@@ -59,8 +73,9 @@ def summarize(run: ServeRun, sla: Sla, warmup_share: float = 0.1) -> dict[str, f
         pct = np.percentile(x, PERCENTILES) if x.size else [math.nan] * len(PERCENTILES)
         s |= {f"{name}_p{q}": float(v) for q, v in zip(PERCENTILES, pct, strict=True)}
         s[f"{name}_mean"] = float(x.mean()) if x.size else math.nan
-    s["throughput_tokens_per_s"] = float(tokens[in_window].sum() / window)
-    s["goodput_tokens_per_s"] = float(tokens[in_window & ok].sum() / window)
+    emitted = tokens_in(run, lo, hi)
+    s["throughput_tokens_per_s"] = float(emitted.sum() / window)
+    s["goodput_tokens_per_s"] = float(emitted[ok].sum() / window)
     s["sla_attainment"] = float(ok[arrived].mean()) if arrived.any() else math.nan
     s["capacity_tokens_per_s"] = run.fleet.capacity_tokens_per_s()
     s |= _queue(run, lo, hi) | _kv(run)

@@ -101,6 +101,7 @@ class ServeRun:
     admitted: np.ndarray
     first_token: np.ndarray
     finished: np.ndarray
+    tokens_out: np.ndarray  # output tokens emitted by the end of the run
     replica: np.ndarray
     preemptions: np.ndarray
     prefix_hit_tokens: np.ndarray
@@ -169,6 +170,6 @@ def simulate(fleet: Fleet, traffic: Traffic, *, router: Router = "least-loaded",
         arr["budget"], arr["tps"], arr["xfer_s_per_token"], arr["swap_s_per_token"], ROUTERS[router], PREEMPTIONS[preemption],
         horizon)
     wall = time.perf_counter() - t0
-    (t_arr, t_adm, t_first, t_done, rep, n_pre, hit, rejected, qt, qd, kv_int, cache_int, kv_peak, busy, steps, t_end) = out
-    return ServeRun(seed, router, traffic, fleet, t_arr, t_adm, t_first, t_done, rep, n_pre, hit, rejected, qt, qd,
+    (t_arr, t_adm, t_first, t_done, gen, rep, n_pre, hit, rejected, qt, qd, kv_int, cache_int, kv_peak, busy, steps, t_end) = out
+    return ServeRun(seed, router, traffic, fleet, t_arr, t_adm, t_first, t_done, gen, rep, n_pre, hit, rejected, qt, qd,
                     kv_int, cache_int, kv_peak, busy, steps, arr["kv_cap"][arr["rtype"]], float(t_end), horizon, last, wall)
