@@ -5,6 +5,7 @@ Session state: `serve_result` holds the last `twin.serve.experiment.Outcome`.
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -56,17 +57,18 @@ def _controls(spec: Spec) -> Experiment | None:
     replicas = c1.number_input("Replicas of each system", 1, 256, 2, key="serve_replicas")
     pools = c2.selectbox("Prefill and decode", list(POOLS), key="serve_pools")
     lengths = c3.selectbox("Lengths", ["fixed", "lognormal"], key="serve_lengths")
-    seed = c1.number_input("Seed", 0, 2**31 - 1, 0, key="serve_seed")
-    trace = None
+    seed = c1.number_input("Seed of the traffic", 0, 2**31 - 1, 0, key="serve_seed")
+    trace, recorded = None, False
     if arrivals == "trace":
+        recorded = st.toggle("Play the trace at its recorded times (ignore the load or rate)", value=True, key="serve_recorded")
         upload = st.file_uploader("Trace (CSV or Parquet: TIMESTAMP, ContextTokens, GeneratedTokens or arrival_s, input_tokens, "
                                   "output_tokens)", type=["csv", "parquet"], key="serve_trace")
         if upload is None:
             st.info("Upload a trace to replay it.")
             return None
         trace = _trace_path(upload)
-    return Experiment(model=model, arrivals=arrivals, trace=trace, rate_per_s=float(level) if by_rate else None,
-                      load=None if by_rate else float(level), requests=int(requests), replicas=int(replicas), router=router,
+    return Experiment(model=model, arrivals=arrivals, trace=trace, rate_per_s=float(level) if by_rate and not recorded else None,
+                      load=None if by_rate or recorded else float(level), requests=int(requests), replicas=int(replicas), router=router,
                       disaggregated=POOLS[pools], lengths=lengths, seed=int(seed))
 
 
@@ -84,6 +86,9 @@ def section(spec: Spec) -> None:
             st.error("\n".join(str(i) for i in exc.issues))
         except (ValueError, PerfError) as exc:
             st.error(str(exc))
+        finally:
+            if e.trace is not None:
+                shutil.rmtree(Path(e.trace).parent, ignore_errors=True)
     o: Outcome | None = st.session_state.get("serve_result")
     if o is None:
         return

@@ -157,6 +157,10 @@ def _print(o: Outcome) -> None:
     lat = [[label, s[f"{k}_p50"], s[f"{k}_p90"], s[f"{k}_p99"], s[f"{k}_mean"]] for k, label in LATENCIES]
     out.print(table(f"Latencies (s) of the {int(s['finished']):,} finished requests after the warm-up", ["", "p50", "p90", "p99", "mean"], lat))
     out.print(table(f"{s['arrivals']} traffic, {int(s['requests']):,} requests", ["figure", "value"], [[label, s[k]] for k, label in FIGURES.items()]))
+    if s["measured_to_s"] - s["measured_from_s"] < 3.0 * s["e2e_s_p50"]:
+        out.print(f"[yellow]The measured window ({s['measured_to_s'] - s['measured_from_s']:,.0f} s) is short against a request's "
+                  f"lifetime ({s['e2e_s_p50']:,.1f} s end to end): the replicas were still filling, so throughput reads low. "
+                  f"Send more requests or a longer --duration.[/yellow]")
     if s["unfinished"] > 0:
         out.print(f"[yellow]{int(s['unfinished']):,} requests had not finished when the run ended at {s['end_s']:,.1f} s: "
                   f"the fleet is overloaded or the drain too short (--drain).[/yellow]")
