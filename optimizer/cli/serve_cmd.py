@@ -68,7 +68,7 @@ def serve(
     spec_path: Path = typer.Argument(..., help="Facility spec YAML.", metavar="SPEC"),
     model: str | None = typer.Option(None, "--model", help="Workload model to serve; default the first."),
     trace: Path | None = typer.Option(None, "--trace", help="Replay a CSV/Parquet trace (Azure LLM trace columns, or arrival_s/input_tokens/output_tokens)."),
-    arrivals: str = typer.Option("poisson", "--arrivals", help="Generated traffic: poisson, bursty or agentic (sessions)."),
+    arrivals: str | None = typer.Option(None, "--arrivals", help="Generated traffic: poisson (default), bursty or agentic (sessions)."),
     rate: float | None = typer.Option(None, "--rate", help="Requests/s (any value, overload included)."),
     load: float | None = typer.Option(None, "--load", help="Share of the fleet's capacity (any positive number); default the spec's demand level."),
     duration: float | None = typer.Option(None, "--duration", help="Seconds of arrivals."),
@@ -94,6 +94,9 @@ def serve(
     force: bool = FORCE,
 ) -> None:
     """Traffic through routed replicas as engines run them: latency percentiles, queues, KV cache, SLA and goodput."""
+    if trace is not None and arrivals is not None:
+        raise InputError("give --trace or --arrivals, not both")
+    arrivals = arrivals or "poisson"
     if arrivals not in ARRIVALS:
         raise InputError(f"--arrivals must be one of {', '.join(ARRIVALS)}; got {arrivals!r}")
     if router not in ROUTERS:
@@ -157,9 +160,15 @@ def _print(o: Outcome) -> None:
     lat = [[label, s[f"{k}_p50"], s[f"{k}_p90"], s[f"{k}_p99"], s[f"{k}_mean"]] for k, label in LATENCIES]
     out.print(table(f"Latencies (s) of the {int(s['finished']):,} finished requests after the warm-up", ["", "p50", "p90", "p99", "mean"], lat))
     out.print(table(f"{s['arrivals']} traffic, {int(s['requests']):,} requests", ["figure", "value"], [[label, s[k]] for k, label in FIGURES.items()]))
-    if s["measured_to_s"] - s["measured_from_s"] < 3.0 * s["e2e_s_p50"]:
-        out.print(f"[yellow]The measured window ({s['measured_to_s'] - s['measured_from_s']:,.0f} s) is short against a request's "
-                  f"lifetime ({s['e2e_s_p50']:,.1f} s end to end): the replicas were still filling, so throughput reads low. "
+    tl = timeline(o.run, bins=10)
+    cols = ["time_s", "queue_depth", "ttft_s_p50", "ttft_s_p99", "e2e_s_p50", "e2e_s_p99", "unfinished_arrived"]
+    out.print(table("Over time: queue depth at the end of each tenth of the run; latencies and unfinished of the requests arriving in it",
+                    ["until (s)", "queue", "TTFT p50", "TTFT p99", "e2e p50", "e2e p99", "unfinished"],
+                    [[None if v != v else float(v) for v in row] for row in tl[cols].itertuples(index=False)]))
+    decode_s = s["tpot_s_p50"] * float(o.run.traffic.output_tokens.mean())  # a request's time in a batch, queueing aside
+    if s["measured_to_s"] - s["measured_from_s"] < 3.0 * decode_s:
+        out.print(f"[yellow]The measured window ({s['measured_to_s'] - s['measured_from_s']:,.0f} s) is short against the time a "
+                  f"request spends decoding ({decode_s:,.1f} s): the batches were still filling, so throughput reads low. "
                   f"Send more requests or a longer --duration.[/yellow]")
     if s["unfinished"] > 0:
         out.print(f"[yellow]{int(s['unfinished']):,} requests had not finished when the run ended at {s['end_s']:,.1f} s: "

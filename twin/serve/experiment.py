@@ -142,5 +142,5 @@ def per_request(run: ServeRun, meets: np.ndarray) -> dict[str, np.ndarray]:
         "arrival_s": run.arrival, "admitted_s": run.admitted, "first_token_s": run.first_token, "finished_s": run.finished,
         "input_tokens": t.input_tokens, "output_tokens": t.output_tokens, "session": t.session, "prefix_hit_tokens": run.prefix_hit_tokens,
         "replica": run.replica, "replica_system": systems[run.replica], "replica_role": roles[run.replica],
-        "preemptions": run.preemptions, "rejected": run.rejected, "meets_sla": meets,
+        "tokens_out": run.tokens_out, "preemptions": run.preemptions, "rejected": run.rejected, "meets_sla": meets,
     }

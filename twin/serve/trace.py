@@ -25,6 +25,7 @@ AZURE = ("TIMESTAMP", "ContextTokens", "GeneratedTokens")
 GENERIC = ("arrival_s", "input_tokens", "output_tokens")
 MAX_TOKENS = 10_000_000  # beyond any model's context
 MAX_ROWS = 20_000_000
+MAX_BYTES = 2_000_000_000  # read whole into memory: refuse what would not fit
 MAX_ISSUES = 20  # the first problems are listed; the rest are counted
 
 
@@ -43,6 +44,8 @@ class Trace:
 def _read(path: Path) -> pd.DataFrame:
     if not path.is_file():
         raise SpecError([SpecIssue(str(path), None, None, "", "no such trace file")])
+    if path.stat().st_size > MAX_BYTES:
+        raise SpecError([SpecIssue(str(path), None, None, "", f"{path.stat().st_size:,} bytes; a trace may have at most {MAX_BYTES:,}")])
     try:
         if path.suffix.lower() in (".parquet", ".pq"):
             return pd.read_parquet(path)
