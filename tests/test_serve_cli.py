@@ -94,3 +94,9 @@ def test_a_bad_trace_row_and_an_existing_output_exit_2(monkeypatch, capsys, tmp_
     assert aift(monkeypatch, "serve", PILOT, *FAST, "--out", existing) == 2
     assert "exists; pass --force" in capsys.readouterr().err
     assert existing.read_bytes() == b"mine"
+
+
+def test_a_duration_too_long_to_hold_is_refused_before_drawing(monkeypatch, capsys):
+    # 100 x capacity (~16,000 tok/s / 512 tokens ~ 31 req/s) for 1e7 s is ~3e10 requests, far over 5 million.
+    assert aift(monkeypatch, "serve", PILOT, "--load", "100", "--duration", "1e7") == 2
+    assert "at most 5,000,000 are generated" in capsys.readouterr().err

@@ -12,10 +12,10 @@ import typer
 from optimizer.cli.output import FORCE, InputError, check_output, out, print_json, spec_inputs, table, write_atomic
 from twin.loader import load_spec
 from twin.perf import PerfError
-from twin.serve.experiment import Experiment, Outcome, experiment_json, fleet_rows, per_request, run_experiment
+from twin.serve.experiment import MAX_REQUESTS, Experiment, Outcome, experiment_json, fleet_rows, per_request, run_experiment
 from twin.serve.report import meets_sla, timeline
 
-MAX_REQUESTS = 5_000_000  # generated requests kept in memory at once
+MAX_REPLICAS = 1024
 ARRIVALS = ("poisson", "bursty", "agentic")
 ROUTERS = ("round-robin", "least-loaded", "kv-aware")
 LATENCIES = (("ttft_s", "TTFT"), ("tpot_s", "TPOT"), ("e2e_s", "end-to-end"))
@@ -50,16 +50,18 @@ def _replicas(text: str) -> int | dict[str, int]:
         raise InputError(f"--replicas {text!r}: give a count of at least 1, or SYSTEM=N,SYSTEM=N (e.g. hgx-h100=4,gb200-nvl72=1)") from None
 
 
+POSITIVE = "positive"  # a lower bound that excludes itself: any number above 0
+
+
 def _check(bounds: dict) -> None:
-    """Each flag's (value, least, most): `least` is exclusive when it is 0.0 (a float), inclusive otherwise."""
+    """Each flag's (value, least, most); `least` is a number (inclusive) or POSITIVE."""
     for flag, (value, least, most) in bounds.items():
         if value is None:
             continue
         if isinstance(value, float) and not math.isfinite(value):
             raise InputError(f"{flag} must be a finite number; got {value}")
-        positive = isinstance(least, float) and least == 0.0
-        if value < least or (positive and value <= 0):
-            raise InputError(f"{flag} must be {'positive' if positive else f'at least {least}'}; got {value}")
+        if (value <= 0) if least == POSITIVE else (value < least):
+            raise InputError(f"{flag} must be {'positive' if least == POSITIVE else f'at least {least}'}; got {value}")
         if most is not None and value > most:
             raise InputError(f"{flag} must be at most {most:,}; got {value:g}")
 
@@ -105,13 +107,13 @@ def serve(
         raise InputError(f"--preemption must be recompute or swap; got {preemption!r}")
     if rate is not None and load is not None:
         raise InputError("give --rate or --load, not both")
-    _check({"--rate": (rate, 0.0, None), "--load": (load, 0.0, 1e6), "--duration": (duration, 0.0, 1e9), "--requests": (requests, 1, MAX_REQUESTS),
-            "--prefill-replicas": (prefill_replicas, 1, 4096), "--max-batch": (max_batch, 1, 65_536), "--token-budget": (token_budget, 1, 10_000_000),
-            "--sigma": (sigma, 0.0, 10.0), "--isl": (isl, 1, 10_000_000), "--osl": (osl, 1, 10_000_000), "--turns": (turns, 1, 1000),
+    _check({"--rate": (rate, POSITIVE, None), "--load": (load, POSITIVE, 1e6), "--duration": (duration, POSITIVE, 1e9), "--requests": (requests, 1, MAX_REQUESTS),
+            "--prefill-replicas": (prefill_replicas, 1, MAX_REPLICAS), "--max-batch": (max_batch, 1, 65_536), "--token-budget": (token_budget, 1, 10_000_000),
+            "--sigma": (sigma, POSITIVE, 10.0), "--isl": (isl, 1, 10_000_000), "--osl": (osl, 1, 10_000_000), "--turns": (turns, 1, 1000),
             "--tool-delay": (tool_delay, 0, 1e6), "--tool-tokens": (tool_tokens, 1, 10_000_000), "--drain": (drain, 0, 1e9), "--seed": (seed, 0, None)})
     counts = _replicas(replicas)
-    if (sum(counts.values()) if isinstance(counts, dict) else counts) > 4096:
-        raise InputError("--replicas: at most 4,096 replicas")
+    if (sum(counts.values()) if isinstance(counts, dict) else counts) > MAX_REPLICAS:
+        raise InputError(f"--replicas: at most {MAX_REPLICAS:,} replicas")
     spec = load_spec(spec_path)
     lengths_kind, lengths_trace = (lengths, None) if lengths in ("fixed", "lognormal") else ("trace", lengths)
     if out_file is not None:
@@ -122,7 +124,6 @@ def serve(
                    prefill_replicas=prefill_replicas, max_batch=max_batch, token_budget=token_budget, preemption=preemption,
                    lengths=lengths_kind, sigma=sigma, lengths_trace=lengths_trace, input_tokens=isl, output_tokens=osl, turns=turns,
                    tool_delay_s=tool_delay, tool_tokens=tool_tokens, drain_s=drain, seed=seed)
-    _check_size(e, spec)
     try:
         outcome = run_experiment(spec, e)
     except (ValueError, PerfError) as exc:
@@ -136,13 +137,6 @@ def serve(
         print_json(_document(e, outcome))
         return
     _print(outcome)
-
-
-def _check_size(e: Experiment, spec) -> None:
-    """Refuse, before drawing, a duration whose requests would not fit in memory."""
-    if e.duration_s is not None and e.requests is None and e.rate_per_s is not None and e.rate_per_s * e.duration_s > MAX_REQUESTS:
-        raise InputError(f"--rate {e.rate_per_s:g} x --duration {e.duration_s:g} is {e.rate_per_s * e.duration_s:,.0f} requests; "
-                         f"at most {MAX_REQUESTS:,} (give --requests to cut it)")
 
 
 def _document(e: Experiment, o: Outcome) -> dict:

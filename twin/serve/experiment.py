@@ -22,6 +22,7 @@ from twin.spec import Spec
 
 Arrivals = Literal["poisson", "bursty", "agentic", "trace"]
 STREAMS = ["arrivals", "inputs", "outputs", "tools", "sessions"]
+MAX_REQUESTS = 5_000_000  # generated requests held in memory at once
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,9 @@ def traffic_for(spec: Spec, e: Experiment, fleet: Fleet) -> tuple[Traffic, float
         load = e.load if e.load is not None else spec.workload.demand.level
         rate = load * fleet.capacity_tokens_per_s() / mean_out
     n = e.requests if e.requests is not None or e.duration_s is not None else 20_000
+    if n is None and rate * e.duration_s > MAX_REQUESTS:
+        raise ValueError(f"{rate:,.4g} requests/s for {e.duration_s:,.4g} s is {rate * e.duration_s:,.0f} requests; at most "
+                         f"{MAX_REQUESTS:,} are generated (give a request count to cut it)")
     streams = named_streams(e.seed, STREAMS)
     if e.arrivals == "agentic":
         return agentic(streams, rate, n, e.duration_s, inputs, outputs, e.turns, e.tool_delay_s, Lengths("fixed", e.tool_tokens)), rate
