@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.conftest import PILOT
+from tests.conftest import PILOT, REFERENCE
 from tests.serve_support import kind, requests
 from twin.loader import load_spec
-from twin.serve.report import summarize, tokens_in
+from twin.serve.report import summarize
 from twin.serve.run import Fleet, Pool, build_fleet, simulate
 from twin.serve.traffic import Lengths, Traffic, open_loop
 from twin.sim.rng import named_streams
@@ -110,18 +110,22 @@ def test_more_replicas_never_wait_longer():
     assert waits[0] > waits[1] > waits[2]
 
 
-@pytest.mark.parametrize("model", ["llama-3.3-70b", "gpt-oss-120b"])
-def test_a_saturated_replica_serves_the_operating_points_throughput(model):
+@pytest.mark.parametrize(("path", "model", "system"), [
+    (PILOT, "llama-3.3-70b", "hgx-h100"),
+    (PILOT, "gpt-oss-120b", "hgx-h100"),
+    (REFERENCE, "deepseek-r1", "gb300-nvl72"),  # disaggregated, speculative decoding (1.7 tokens a step)
+])
+def test_a_saturated_replica_serves_the_operating_points_throughput(path, model, system):
     # Far more requests than one replica serves: the batch stays full, so output tokens/s over the window
     # is the replica's capacity, which the token model's operating point gives (within 5 %).
-    spec = load_spec(PILOT)
+    spec = load_spec(path)
     wm = next(w for w in spec.workload.models if w.model == model)
-    fleet = build_fleet(spec, model, {"hgx-h100": 1})
+    fleet = build_fleet(spec, model, {system: 1})
     cap = fleet.capacity_tokens_per_s()
     st = named_streams(0, ["arrivals", "inputs", "outputs"])
     requests_per_s = 3.0 * cap / wm.osl
-    t = open_loop("poisson", st, requests_per_s, int(40 * fleet.pools[0].kind.max_seqs) + 400, None, Lengths("fixed", wm.isl), Lengths("fixed", wm.osl))
-    s = summarize(simulate(fleet, t), wm.sla, warmup_share=0.3)
+    t = open_loop("poisson", st, requests_per_s, int(40 * fleet.pools[-1].kind.max_seqs) + 400, None, Lengths("fixed", wm.isl), Lengths("fixed", wm.osl))
+    s = summarize(simulate(fleet, t, warmup_share=0.3), wm.sla)
     assert s["throughput_tokens_per_s"] == pytest.approx(cap, rel=0.05)
     assert s["unfinished"] > 0  # overloaded: what never finished is counted
 
@@ -160,12 +164,14 @@ def test_least_loaded_routing_weighs_replicas_by_their_batch_limit():
 
 
 def test_throughput_counts_the_tokens_emitted_inside_the_window():
-    # One request: instant prefill, first token at 0, then ten 1-s steps: last token at 10 s. In [5, 10] it emits
-    # 10 x 5/10 = 5 tokens; in [0, 10] all 11. Cut at 4 s (unfinished, 5 tokens out by then): 4 after the first.
-    run = simulate(Fleet((Pool(kind(step_s=1.0), 1),)), requests([0.0], [1], [11]), drain_s=np.inf)
-    assert tokens_in(run, 5.0, 10.0)[0] == pytest.approx(5.0)
-    assert tokens_in(run, 0.0, 10.0)[0] == pytest.approx(11.0)
-    cut = simulate(Fleet((Pool(kind(step_s=1.0), 1),)), requests([0.0], [1], [11]), drain_s=4.0)
+    # One request: instant prefill, first token at 0, then ten 1-s steps, a token at the end of each: 1, 2, ..., 10 s.
+    # In (5, 10] it emits 5 tokens; in (-1, 10] all 11. Cut at 4 s: 5 tokens out, unfinished, all 5 in (-1, 4].
+    def play(measure, drain_s=np.inf):
+        return simulate(Fleet((Pool(kind(step_s=1.0), 1),)), requests([0.0], [1], [11]), drain_s=drain_s, measure=measure)
+
+    assert play((5.0, 10.0)).tokens_in_window[0] == 5
+    assert play((-1.0, 10.0)).tokens_in_window[0] == 11
+    cut = play((-1.0, 4.0), drain_s=4.0)
     assert np.isnan(cut.finished[0])
     assert cut.tokens_out[0] == 5
-    assert tokens_in(cut, 0.0, 4.0)[0] == pytest.approx(5.0)
+    assert cut.tokens_in_window[0] == 5

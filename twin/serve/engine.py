@@ -100,6 +100,15 @@ def _cache(e, s, tokens, r, sess_entry, e_sess, e_tok, e_rep, e_prev, e_next, eh
 
 
 @njit(cache=True)
+def _snapshot(into, gen, run, nrun, s_gen):
+    """Tokens out of every request now: a running one's from its slot, the others' from `gen`."""
+    into[:] = gen
+    for r in range(nrun.size):
+        for k in range(nrun[r]):
+            into[run[r, k]] = s_gen[r, k]
+
+
+@njit(cache=True)
 def _pop_head(r, qhead, qtail, qnext, nwait, wait_tok, prompt):
     """Take the head of replica r's queue."""
     i = qhead[r]
@@ -113,12 +122,13 @@ def _pop_head(r, qhead, qtail, qnext, nwait, wait_tok, prompt):
 @njit(cache=True)
 def simulate(opens, arrival, delay, child, prompt, out, session, prefix,
              rtype, role, coef_a, coef_b, prefill_s_per_token, kv_cap, max_seqs, budget, tps, xfer_s_per_token,
-             swap_s_per_token, router, preempt, horizon):
+             swap_s_per_token, router, preempt, horizon, window):
     """Play the requests; returns per-request times, tokens out and counts, the queue series and per-replica KV figures.
 
     Requests: `opens` (indices, by arrival) arrive at `arrival`; a session's next turn
     `child[i]` arrives `delay[child]` after request i finishes. Replicas: `rtype` indexes the
-    per-type arrays, `role` is AGGREGATED, PREFILL or DECODE.
+    per-type arrays, `role` is AGGREGATED, PREFILL or DECODE. `window` (lo, hi): the tokens
+    out of each request at both times are returned, so that what it emitted in (lo, hi] is exact.
     """
     n, nr = prompt.size, rtype.size
     width = max_seqs.max()
@@ -176,6 +186,8 @@ def simulate(opens, arrival, delay, child, prompt, out, session, prefix,
     queued = 0
     _record(qt, qd, nq, 0.0, 0)
 
+    gen_at = np.zeros((2, n))  # tokens out at the window's start and end
+    snaps = 0
     heap = [(0.0, 0, 0)]
     heap.pop()
     pos = 0
@@ -197,6 +209,9 @@ def simulate(opens, arrival, delay, child, prompt, out, session, prefix,
             pos += 1
         if t > horizon:
             break
+        while snaps < 2 and t > window[snaps]:
+            _snapshot(gen_at[snaps], gen, run, nrun, s_gen)
+            snaps += 1
         t_end = t
         starts = -1  # replica to start a step on, if idle
         if kind == STEP:
@@ -424,9 +439,10 @@ def simulate(opens, arrival, delay, child, prompt, out, session, prefix,
             kv_peak[r] = kv_used[r]
         heapq.heappush(heap, (t + dt, STEP, r))
 
-    for r in range(nr):  # tokens out of the sequences still running
-        for k in range(nrun[r]):
-            gen[run[r, k]] = s_gen[r, k]
+    while snaps < 2:  # the run ended inside the window
+        _snapshot(gen_at[snaps], gen, run, nrun, s_gen)
+        snaps += 1
+    _snapshot(gen, gen, run, nrun, s_gen)  # tokens out at the end
     m = nq[0]
-    return (t_arr, t_adm, t_first, t_done, gen, rep, n_pre, hit_tok, rejected, qt[:m].copy(), qd[:m].copy(),
+    return (t_arr, t_adm, t_first, t_done, gen, gen_at[0], gen_at[1], rep, n_pre, hit_tok, rejected, qt[:m].copy(), qd[:m].copy(),
             kv_int, cache_int, kv_peak, busy_s, steps, t_end)

@@ -121,8 +121,8 @@ def run_experiment(spec: Spec, e: Experiment) -> Outcome:
     traffic, rate = traffic_for(spec, e, fleet)
     if traffic.size == 0:
         raise ValueError("no request to play: the duration is shorter than the first arrival")
-    run = simulate(fleet, traffic, router=e.router, preemption=e.preemption, drain_s=e.drain_s, seed=e.seed)
-    summary = {"model": wm.model, "arrivals": e.arrivals, "router": e.router, "rate_per_s": rate} | summarize(run, wm.sla, e.warmup_share)
+    run = simulate(fleet, traffic, router=e.router, preemption=e.preemption, drain_s=e.drain_s, warmup_share=e.warmup_share, seed=e.seed)
+    summary = {"model": wm.model, "arrivals": e.arrivals, "router": e.router, "rate_per_s": rate} | summarize(run, wm.sla)
     return Outcome(run, summary, rate)
 
 

@@ -5,8 +5,7 @@ token (after the first) within `1 / min_tokens_per_s_per_user`. Latencies are ov
 that arrived after the warm-up and finished; SLA attainment is over all that arrived after it,
 so a request still waiting or running when the run ends counts as a miss, never as nothing.
 Throughput and goodput count the output tokens emitted inside the measured window (warm-up end
-to last open arrival), a request's tokens spread evenly between its first and last; goodput only
-those of requests meeting the SLA.
+to last open arrival; exact at step granularity); goodput only those of requests meeting the SLA.
 """
 
 from __future__ import annotations
@@ -31,21 +30,6 @@ def latencies(run: ServeRun) -> dict[str, np.ndarray]:
     return {"ttft_s": ttft, "tpot_s": tpot, "e2e_s": run.finished - run.arrival}
 
 
-def tokens_in(run: ServeRun, lo: float, hi: float) -> np.ndarray:
-    """Output tokens each request emitted inside [lo, hi]: the first at its first token, the rest evenly up to its
-    last token (or, unfinished, up to the end of the run)."""
-    first = run.first_token
-    started = np.isfinite(first)
-    last = np.where(np.isfinite(run.finished), run.finished, run.end_s)
-    rest = np.maximum(run.tokens_out - 1.0, 0.0)
-    span = last - first
-    with np.errstate(invalid="ignore", divide="ignore"):
-        share = np.where(span > 0, np.clip((np.minimum(last, hi) - np.maximum(first, lo)) / span, 0.0, 1.0),
-                         ((last >= lo) & (last <= hi)).astype(float))
-    out = np.where(started & (first >= lo) & (first <= hi), 1.0, 0.0) + rest * share
-    return np.where(started, out, 0.0)
-
-
 def meets_sla(run: ServeRun, sla: Sla) -> np.ndarray:
     lat = latencies(run)
     max_tpot = 1.0 / sla.min_tokens_per_s_per_user if sla.min_tokens_per_s_per_user > 0 else math.inf
@@ -53,9 +37,9 @@ def meets_sla(run: ServeRun, sla: Sla) -> np.ndarray:
         return np.isfinite(run.finished) & (lat["ttft_s"] <= sla.max_ttft_s) & (lat["tpot_s"] <= max_tpot)
 
 
-def summarize(run: ServeRun, sla: Sla, warmup_share: float = 0.1) -> dict[str, float]:
+def summarize(run: ServeRun, sla: Sla) -> dict[str, float]:
     """The run's figures as one flat dict (seconds, tokens, shares 0..1)."""
-    lo, hi = warmup_share * run.last_arrival_s, run.last_arrival_s
+    lo, hi = run.measured_from_s, run.measured_to_s
     window = max(hi - lo, 1e-12)
     arrived = np.isfinite(run.arrival) & (run.arrival >= lo)
     done = np.isfinite(run.finished)
@@ -73,7 +57,7 @@ def summarize(run: ServeRun, sla: Sla, warmup_share: float = 0.1) -> dict[str, f
         pct = np.percentile(x, PERCENTILES) if x.size else [math.nan] * len(PERCENTILES)
         s |= {f"{name}_p{q}": float(v) for q, v in zip(PERCENTILES, pct, strict=True)}
         s[f"{name}_mean"] = float(x.mean()) if x.size else math.nan
-    emitted = tokens_in(run, lo, hi)
+    emitted = run.tokens_in_window
     s["throughput_tokens_per_s"] = float(emitted.sum() / window)
     s["goodput_tokens_per_s"] = float(emitted[ok].sum() / window)
     s["sla_attainment"] = float(ok[arrived].mean()) if arrived.any() else math.nan

@@ -102,6 +102,7 @@ class ServeRun:
     first_token: np.ndarray
     finished: np.ndarray
     tokens_out: np.ndarray  # output tokens emitted by the end of the run
+    tokens_in_window: np.ndarray  # output tokens emitted inside the measured window
     replica: np.ndarray
     preemptions: np.ndarray
     prefix_hit_tokens: np.ndarray
@@ -116,7 +117,8 @@ class ServeRun:
     kv_capacity_tokens: np.ndarray  # per replica
     end_s: float  # the last event played
     horizon_s: float
-    last_arrival_s: float
+    measured_from_s: float
+    measured_to_s: float
     wall_s: float
 
 
@@ -146,12 +148,18 @@ def _compiled() -> None:
     one, none = np.ones(1), np.full(1, -1, dtype=np.int64)
     engine.simulate(np.zeros(1, dtype=np.int64), np.zeros(1), np.zeros(1), none, one, one, none, np.zeros(1), np.zeros(1, dtype=np.int64),
                     np.zeros(1, dtype=np.int64), np.ones((1, 2)), np.zeros((1, 2)), one, 10.0 * one, np.ones(1, dtype=np.int64),
-                    np.full(1, 2, dtype=np.int64), one, np.zeros(1), np.zeros(1), engine.LEAST_LOADED, engine.RECOMPUTE, 10.0)
+                    np.full(1, 2, dtype=np.int64), one, np.zeros(1), np.zeros(1), engine.LEAST_LOADED, engine.RECOMPUTE, 10.0,
+                    np.array([0.0, 10.0]))
 
 
 def simulate(fleet: Fleet, traffic: Traffic, *, router: Router = "least-loaded", preemption: Preemption = "recompute",
-             drain_s: float | None = None, seed: int | None = None) -> ServeRun:
-    """Play `traffic` through `fleet`; deterministic: the same inputs give the same arrays."""
+             drain_s: float | None = None, warmup_share: float = 0.1, measure: tuple[float, float] | None = None,
+             seed: int | None = None) -> ServeRun:
+    """Play `traffic` through `fleet`; deterministic: the same inputs give the same arrays.
+
+    Figures are measured over (`measure`), by default from the end of the warm-up (`warmup_share`
+    of the arrival period: the replicas start empty) to the last open arrival.
+    """
     if router not in get_args(Router):
         raise ValueError(f"unknown router {router!r}; one of {', '.join(get_args(Router))}")
     if preemption not in get_args(Preemption):
@@ -160,6 +168,7 @@ def simulate(fleet: Fleet, traffic: Traffic, *, router: Router = "least-loaded",
         raise ValueError("the traffic has no requests")
     last = traffic.last_open_arrival_s()
     horizon = last + (drain_s if drain_s is not None else max(last, 1.0))
+    window = measure if measure is not None else (warmup_share * last, last)
     arr = replica_arrays(fleet)
     _compiled()
     t0 = time.perf_counter()
@@ -168,8 +177,12 @@ def simulate(fleet: Fleet, traffic: Traffic, *, router: Router = "least-loaded",
         traffic.output_tokens.astype(float), traffic.session, traffic.prefix.astype(float),
         arr["rtype"], arr["role"], arr["coef_a"], arr["coef_b"], arr["prefill_s_per_token"], arr["kv_cap"], arr["max_seqs"],
         arr["budget"], arr["tps"], arr["xfer_s_per_token"], arr["swap_s_per_token"], ROUTERS[router], PREEMPTIONS[preemption],
-        horizon)
+        horizon, np.array(window, dtype=float))
     wall = time.perf_counter() - t0
-    (t_arr, t_adm, t_first, t_done, gen, rep, n_pre, hit, rejected, qt, qd, kv_int, cache_int, kv_peak, busy, steps, t_end) = out
-    return ServeRun(seed, router, traffic, fleet, t_arr, t_adm, t_first, t_done, gen, rep, n_pre, hit, rejected, qt, qd,
-                    kv_int, cache_int, kv_peak, busy, steps, arr["kv_cap"][arr["rtype"]], float(t_end), horizon, last, wall)
+    (t_arr, t_adm, t_first, t_done, gen, gen_lo, gen_hi, rep, n_pre, hit, rejected, qt, qd, kv_int, cache_int, kv_peak, busy, steps,
+     t_end) = out
+    outs = traffic.output_tokens
+    in_window = np.minimum(gen_hi, outs) - np.minimum(gen_lo, outs)
+    return ServeRun(seed, router, traffic, fleet, t_arr, t_adm, t_first, t_done, np.minimum(gen, outs), in_window, rep, n_pre, hit,
+                    rejected, qt, qd, kv_int, cache_int, kv_peak, busy, steps, arr["kv_cap"][arr["rtype"]], float(t_end), horizon,
+                    window[0], window[1], wall)
