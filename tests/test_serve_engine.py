@@ -175,3 +175,15 @@ def test_throughput_counts_the_tokens_emitted_inside_the_window():
     assert np.isnan(cut.finished[0])
     assert cut.tokens_out[0] == 5
     assert cut.tokens_in_window[0] == 5
+
+
+def test_disaggregated_requests_take_a_decode_slot_before_their_prefill():
+    # As Dynamo: one decode slot, one prefill replica; two 100-token prompts, 11 tokens out, at t = 0. A takes the
+    # slot and is prefilled remotely (100 x 1e-4 = 10 ms), its KV crosses in 100 x 1e-5 = 1 ms: first token at
+    # 11 ms, then ten 10-ms steps: done at 111 ms. B waits for the slot, then the same: 111 + 11 = 122 ms, 222 ms.
+    k = kind(step_s=0.01, prefill_s_per_token=1e-4, xfer_s_per_token=1e-5, max_seqs=1)
+    run = simulate(Fleet((Pool(k, 1, "prefill"), Pool(k, 1, "decode"))), requests([0.0, 0.0], [100, 100], [11, 11]), drain_s=np.inf)
+    assert run.first_token == pytest.approx([0.011, 0.122], rel=1e-12)
+    assert run.finished == pytest.approx([0.111, 0.222], rel=1e-12)
+    assert run.admitted == pytest.approx([0.0, 0.111], rel=1e-12)
+    np.testing.assert_array_equal(run.replica, [1, 1])  # the decode replica (the prefill one is index 0)

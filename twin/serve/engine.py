@@ -24,10 +24,11 @@ A replica's step, as vLLM / SGLang / TensorRT-LLM schedule one:
    emits its first token. Done requests free their KV (kept as a prefix-cache entry when they
    belong to a session) and release their session's next turn after its tool delay.
 
-Disaggregated: prefill replicas only prefill; a prefilled request's KV is transferred
-(`xfer_s_per_token` per prompt token) and routed to a decode replica, whose first token time
-is the transfer's end. Invariant: a sequence holding KV holds `prompt + gen - 1` tokens after
-its first token.
+Disaggregated, as Dynamo runs it: a request is routed to a decode replica, which admits it
+(a slot and its KV memory, as above) and sends the prompt to the least loaded prefill replica;
+the prefilled KV is written into the reserved memory (`xfer_s_per_token` per prompt token) and
+the first token comes with it. Invariant: a sequence holding KV holds `prompt + gen - 1`
+tokens after its first token.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ STEP, ARRIVE, TRANSFER, KICK = 0, 1, 2, 3  # event kinds, handled in this order 
 AGGREGATED, PREFILL, DECODE = 0, 1, 2  # replica roles
 ROUND_ROBIN, LEAST_LOADED, KV_AWARE = 0, 1, 2
 RECOMPUTE, SWAP = 0, 1
-HOST, TRANSFERRED = 1, 2  # where a waiting sequence's KV already is (0: nowhere)
+HOST = 1  # a waiting sequence whose KV was swapped out to host memory (0: it has none)
 
 
 @njit(cache=True)
@@ -109,6 +110,67 @@ def _snapshot(into, gen, run, nrun, s_gen):
 
 
 @njit(cache=True)
+def _route(want, i, router, role, rtype, nrun, nwait, max_seqs, kv_used, wait_tok, kv_cap, prompt, session, prefix, sess_entry, e_rep,
+           e_tok, rr):
+    """The replica of role `want` request i goes to (ties: the first)."""
+    nr = rtype.size
+    if router == ROUND_ROBIN:
+        cnt = 0
+        for r in range(nr):
+            if role[r] == want:
+                cnt += 1
+        j = rr[want] % cnt
+        rr[want] += 1
+        for r in range(nr):
+            if role[r] == want:
+                if j == 0:
+                    return r
+                j -= 1
+    best, best_cost = -1, np.inf
+    for r in range(nr):
+        if role[r] != want:
+            continue
+        T = rtype[r]
+        if router == LEAST_LOADED or want == PREFILL:
+            cost = (nrun[r] + nwait[r]) / max_seqs[T]
+        else:  # KV-aware: KV tokens already on the replica plus the prefill this request would add
+            h = 0.0
+            s = session[i]
+            if s >= 0 and prefix[i] > 0:
+                e = sess_entry[s]
+                if e >= 0 and e_rep[e] == r:
+                    h = min(prefix[i], e_tok[e])
+            cost = (kv_used[r] + wait_tok[r] + prompt[i] - h) / kv_cap[T]
+        if cost < best_cost:
+            best, best_cost = r, cost
+    return best
+
+
+@njit(cache=True)
+def _enqueue(r, i, qhead, qtail, qnext, nwait, wait_tok, prompt):
+    """Append request i to replica r's queue."""
+    qnext[i] = -1
+    if qtail[r] >= 0:
+        qnext[qtail[r]] = i
+    else:
+        qhead[r] = i
+    qtail[r] = i
+    nwait[r] += 1
+    wait_tok[r] += prompt[i]
+
+
+@njit(cache=True)
+def _remove_slot(r, k, nrun, run, s_gen, s_kv, s_rem, s_out, s_remote, s_dec, s_chunk):
+    """Take slot k out of replica r's running sequences, keeping the others (and a step in flight) in admission order."""
+    for m in range(k, nrun[r] - 1):
+        run[r, m], s_gen[r, m], s_kv[r, m] = run[r, m + 1], s_gen[r, m + 1], s_kv[r, m + 1]
+        s_rem[r, m], s_out[r, m], s_remote[r, m] = s_rem[r, m + 1], s_out[r, m + 1], s_remote[r, m + 1]
+        s_dec[r, m], s_chunk[r, m] = s_dec[r, m + 1], s_chunk[r, m + 1]
+    s_dec[r, nrun[r] - 1], s_chunk[r, nrun[r] - 1] = False, 0.0
+    nrun[r] -= 1
+
+
+@njit(cache=True)
 def _pop_head(r, qhead, qtail, qnext, nwait, wait_tok, prompt):
     """Take the head of replica r's queue."""
     i = qhead[r]
@@ -153,6 +215,7 @@ def simulate(opens, arrival, delay, child, prompt, out, session, prefix,
     s_out = np.zeros((nr, width))
     s_chunk = np.zeros((nr, width))
     s_dec = np.zeros((nr, width), np.bool_)
+    s_remote = np.zeros((nr, width), np.bool_)  # disaggregated: waiting for its prompt from a prefill replica
     nrun = np.zeros(nr, np.int64)
     ndec = np.zeros(nr, np.int64)
     qhead = np.full(nr, -1, np.int64)
@@ -260,6 +323,7 @@ def simulate(opens, arrival, delay, child, prompt, out, session, prefix,
                         run[r, keep] = i
                         s_kv[r, keep] = s_kv[r, k]
                         s_out[r, keep] = s_out[r, k]
+                        s_remote[r, keep] = s_remote[r, k]
                     s_gen[r, keep] = g
                     s_rem[r, keep] = rm
                     keep += 1
@@ -271,59 +335,30 @@ def simulate(opens, arrival, delay, child, prompt, out, session, prefix,
         elif kind == KICK:
             busy[x] = False
             starts = x
+        elif kind == TRANSFER:  # a prompt prefilled remotely: its KV has landed on the decode replica holding its slot
+            i = x
+            r = rep[i]
+            t_first[i] = t
+            k = 0
+            while run[r, k] != i:
+                k += 1
+            s_gen[r, k], s_rem[r, k], s_remote[r, k] = gen[i], 0.0, False
+            if gen[i] >= out[i]:  # one token asked: done with the first
+                t_done[i] = t
+                kv_used[r] -= s_kv[r, k]
+                _remove_slot(r, k, nrun, run, s_gen, s_kv, s_rem, s_out, s_remote, s_dec, s_chunk)
+            else:
+                ndec[r] += 1
+            if not busy[r]:
+                busy[r] = True
+                heapq.heappush(heap, (t, KICK, r))
         else:
             i = x
-            if kind == ARRIVE:
-                t_arr[i] = t
-            if kind == TRANSFER:
-                t_first[i] = t
-                ready[i] = TRANSFERRED
-                if gen[i] >= out[i]:
-                    t_done[i] = t
-                    continue
-            # route: new requests to the prefill pool when there is one, transferred ones to the decode pool
-            want = AGGREGATED if not has_prefill else (PREFILL if kind == ARRIVE else DECODE)
-            best, best_cost = -1, np.inf
-            if router == ROUND_ROBIN:
-                cnt = 0
-                for r in range(nr):
-                    if role[r] == want:
-                        cnt += 1
-                j = rr[want] % cnt
-                rr[want] += 1
-                for r in range(nr):
-                    if role[r] == want:
-                        if j == 0:
-                            best = r
-                            break
-                        j -= 1
-            else:
-                for r in range(nr):
-                    if role[r] != want:
-                        continue
-                    T = rtype[r]
-                    if router == LEAST_LOADED or want == PREFILL:
-                        cost = (nrun[r] + nwait[r]) / max_seqs[T]
-                    else:  # KV-aware: KV tokens already on the replica plus the prefill this request would add
-                        h = 0.0
-                        s = session[i]
-                        if s >= 0 and prefix[i] > 0:
-                            e = sess_entry[s]
-                            if e >= 0 and e_rep[e] == r:
-                                h = min(prefix[i], e_tok[e])
-                        cost = (kv_used[r] + wait_tok[r] + prompt[i] - h) / kv_cap[T]
-                    if cost < best_cost:
-                        best, best_cost = r, cost
-            r = best
+            t_arr[i] = t
+            r = _route(DECODE if has_prefill else AGGREGATED, i, router, role, rtype, nrun, nwait, max_seqs, kv_used, wait_tok,
+                       kv_cap, prompt, session, prefix, sess_entry, e_rep, e_tok, rr)
             rep[i] = r
-            qnext[i] = -1
-            if qtail[r] >= 0:
-                qnext[qtail[r]] = i
-            else:
-                qhead[r] = i
-            qtail[r] = i
-            nwait[r] += 1
-            wait_tok[r] += prompt[i]
+            _enqueue(r, i, qhead, qtail, qnext, nwait, wait_tok, prompt)
             queued += 1
             _record(qt, qd, nq, t, queued)
             if not busy[r]:  # an idle replica starts once every arrival of this instant is queued
@@ -377,11 +412,22 @@ def simulate(opens, arrival, delay, child, prompt, out, session, prefix,
             kv_used[r] += need
             if ready[i] == HOST:
                 io += need
+            s_remote[r, m] = False
             if ready[i] != 0:
                 s_rem[r, m] = 0.0
                 b += 1
             else:
                 s_rem[r, m] = need - h
+                if role[r] == DECODE:  # the slot and KV are held here; the prompt goes to a prefill replica
+                    s_remote[r, m] = True
+                    p = _route(PREFILL, i, router, role, rtype, nrun, nwait, max_seqs, kv_used, wait_tok, kv_cap, prompt, session,
+                               prefix, sess_entry, e_rep, e_tok, rr)
+                    _enqueue(p, i, qhead, qtail, qnext, nwait, wait_tok, prompt)
+                    queued += 1
+                    _record(qt, qd, nq, t, queued)
+                    if not busy[p]:
+                        busy[p] = True
+                        heapq.heappush(heap, (t, KICK, p))
             ready[i] = 0
             if np.isnan(t_adm[i]):
                 t_adm[i] = t
@@ -391,8 +437,9 @@ def simulate(opens, arrival, delay, child, prompt, out, session, prefix,
             if ehead[r] >= 0:
                 _evict(r, kv_cached, e_tok, e_sess, sess_entry, e_prev, e_next, ehead, etail)
                 continue
-            nrun[r] -= 1
-            m = nrun[r]
+            m = nrun[r] - 1
+            while s_remote[r, m]:  # a prompt being prefilled elsewhere keeps its slot
+                m -= 1
             j = run[r, m]
             gen[j] = s_gen[r, m]
             kv_used[r] -= s_kv[r, m]
@@ -401,6 +448,7 @@ def simulate(opens, arrival, delay, child, prompt, out, session, prefix,
                 if preempt == SWAP:
                     ready[j] = HOST
                     io += s_kv[r, m]
+            _remove_slot(r, m, nrun, run, s_gen, s_kv, s_rem, s_out, s_remote, s_dec, s_chunk)
             n_pre[j] += 1
             qnext[j] = qhead[r]
             qhead[r] = j
@@ -419,7 +467,7 @@ def simulate(opens, arrival, delay, child, prompt, out, session, prefix,
                 ctx += s_kv[r, k]
                 s_dec[r, k] = True
                 s_kv[r, k] += grow
-            elif left > 0:
+            elif left > 0 and not s_remote[r, k]:
                 c = min(s_rem[r, k], left)
                 s_chunk[r, k] = c
                 left -= c
