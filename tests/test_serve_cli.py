@@ -100,3 +100,20 @@ def test_a_duration_too_long_to_hold_is_refused_before_drawing(monkeypatch, caps
     # 100 x capacity (~16,000 tok/s / 512 tokens ~ 31 req/s) for 1e7 s is ~3e10 requests, far over 5 million.
     assert aift(monkeypatch, "serve", PILOT, "--load", "100", "--duration", "1e7") == 2
     assert "at most 5,000,000 are generated" in capsys.readouterr().err
+
+
+def test_a_traces_model_column_picks_the_rows_and_lengths_can_be_sampled_from_a_trace(monkeypatch, capsys, tmp_path):
+    trace = tmp_path / "mixed.csv"
+    trace.write_text("arrival_s,input_tokens,output_tokens,model\n"
+                     + "".join(f"{i},{300 + i},{20 + i},{'gpt-oss-120b' if i % 3 == 0 else 'llama-3.3-70b'}\n" for i in range(30)))
+    out = tmp_path / "r.parquet"
+    s = _doc(monkeypatch, capsys, "--trace", trace, "--model", "gpt-oss-120b", "--out", out)["summary"]
+    df = pd.read_parquet(out)
+    assert s["requests"] == 10  # rows 0, 3, ..., 27
+    assert list(df["input_tokens"]) == [300 + i for i in range(0, 30, 3)]
+    assert list(df["arrival_s"]) == [float(i) for i in range(0, 30, 3)]  # from the first of them
+    sampled = tmp_path / "s.parquet"
+    _doc(monkeypatch, capsys, *FAST, "--lengths", trace, "--out", sampled)
+    df = pd.read_parquet(sampled)
+    assert set(df["input_tokens"]) <= {300 + i for i in range(30)}
+    assert set(df["output_tokens"]) <= {20 + i for i in range(30)}
