@@ -243,8 +243,8 @@ def simulate(opens, arrival, delay, child, prompt, out, session, prefix,
     sess_entry = np.full(max(n_sessions, 1), -1, np.int64)
     ne = 0
     # queue depth change points
-    qt = np.empty(4 * n + 2)
-    qd = np.empty(4 * n + 2)
+    qt = np.empty(3 * n + 16)
+    qd = np.empty(3 * n + 16)
     nq = np.zeros(1, np.int64)
     queued = 0
     _record(qt, qd, nq, 0.0, 0)
@@ -261,6 +261,9 @@ def simulate(opens, arrival, delay, child, prompt, out, session, prefix,
             has_prefill = True
 
     while True:
+        if nq[0] + 4 * width + 16 > qt.size:  # room for what one event may record (admissions, preemptions)
+            qt = np.concatenate((qt, np.empty(qt.size)))
+            qd = np.concatenate((qd, np.empty(qd.size)))
         ta = arrival[opens[pos]] if pos < opens.size else np.inf
         th = heap[0][0] if len(heap) > 0 else np.inf
         if ta == np.inf and th == np.inf:
