@@ -152,6 +152,12 @@ def test_a_sessions_next_turn_hits_its_prefix_where_it_was_served(router, hit):
     assert (run.replica[1] == run.replica[0]) == (router == "kv-aware")
     # TTFT of turn 2: arrives 0.5 s after turn 1 ends, prefills what is not cached at 1e-4 s a token.
     assert run.first_token[1] - run.arrival[1] == pytest.approx((1150 - hit) * 1e-4, rel=1e-12)
+    # Disaggregated (a prefill replica, two decode replicas holding the caches): only the uncached tokens are
+    # prefilled remotely and cross the link, at 1e-5 s a token.
+    k = kind(prefill_s_per_token=1e-4, xfer_s_per_token=1e-5)
+    split = simulate(Fleet((Pool(k, 1, "prefill"), Pool(k, 2, "decode"))), t, router=router, drain_s=np.inf)
+    assert split.prefix_hit_tokens[1] == hit
+    assert split.first_token[1] - split.arrival[1] == pytest.approx((1150 - hit) * (1e-4 + 1e-5), rel=1e-12)
 
 
 def test_least_loaded_routing_weighs_replicas_by_their_batch_limit():
