@@ -20,7 +20,7 @@ from typing import Any
 
 from optimizer.jobs import Job, get_job
 from optimizer.scenarios import Scenario, Sweep
-from optimizer.store import Outcome, RunRecord, Store
+from optimizer.store import Outcome, RunRecord, Store, run_meta, sweep_row
 from twin.errors import SpecError
 from twin.overrides import apply_overrides
 from twin.spec import Spec
@@ -51,14 +51,17 @@ class Summary:
         return self.scenarios - self.skipped - self.ok - self.failed
 
 
-def run_scenario(base: Spec, job: Job, overrides: dict[str, Any], seed: int) -> Outcome:
-    """Apply the overrides and run the job; an error becomes part of the outcome, not a crash."""
+def run_scenario(base: Spec, job: Job, overrides: dict[str, Any], seed: int, meta: dict[str, Any] | None = None) -> Outcome:
+    """Apply the overrides and run the job; an error becomes part of the outcome, not a crash.
+
+    `meta` (the run's and its sweep's rows) is kept in the series file for `aift runs repair`.
+    """
     t0 = time.perf_counter()
     spec_hash = None
     try:
         spec = apply_overrides(base, overrides)
         spec_hash = spec.spec_hash()
-        return Outcome.of(job(spec, seed), spec_hash, time.perf_counter() - t0)
+        return Outcome.of(job(spec, seed), spec_hash, time.perf_counter() - t0, meta)
     except SpecError as exc:
         error = f"invalid overrides:\n{exc}"
     except Exception:  # noqa: BLE001 - any failure of one scenario is recorded, and the sweep goes on
@@ -124,6 +127,7 @@ def execute(
     job = get_job(sweep.job)
     nthreads = client.nthreads()
     spec = client.scatter(sweep.spec, broadcast=True, hash=False)
+    sweep_meta = sweep_row(sweep)
     queue = iter(todo)
     in_flight: dict[str, tuple[Any, Scenario]] = {}
     arrivals = as_completed(with_results=True, raise_errors=False)
@@ -131,7 +135,8 @@ def execute(
     def submit_next() -> None:
         scenario = next(queue, None)
         if scenario is not None:
-            future = client.submit(run_scenario, spec, job, scenario.overrides, scenario.seed, key=f"aift-scenario-{scenario.id}")
+            meta = {"run": run_meta(scenario.id, sweep.id, scenario.name, scenario.overrides, sweep.job, scenario.seed), "sweep": sweep_meta}
+            future = client.submit(run_scenario, spec, job, scenario.overrides, scenario.seed, meta, key=f"aift-scenario-{scenario.id}")
             in_flight[future.key] = (future, scenario)
             arrivals.add(future)
 

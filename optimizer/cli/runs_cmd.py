@@ -29,15 +29,15 @@ class ExportFormat(StrEnum):
 
 @contextmanager
 def _store(root: Path) -> Iterator:
-    """The store in `root`; a missing store or an unknown id is bad input (exit 2), not a bug."""
-    from optimizer.store import Store, UnknownId
+    """The store in `root`, read-only; a missing or damaged store or an unknown id is bad input (exit 2)."""
+    from optimizer.store import Store, StoreError, UnknownId
 
-    if not (root / "index.sqlite").is_file():
+    if not (root / "index.sqlite").exists():
         raise InputError(f"no results store in {root}; run `aift sweep` first or pass --runs DIR")
     try:
-        with Store(root) as store:
+        with Store(root, read_only=True) as store:
             yield store
-    except UnknownId as exc:
+    except (UnknownId, StoreError) as exc:
         raise InputError(str(exc)) from None
 
 
@@ -61,22 +61,31 @@ def list_runs(
 
 @runs_app.command()
 def show(run_id: str = typer.Argument(..., help="Run id or id prefix."), runs: Path = RUNS_DIR, as_json: bool = AS_JSON) -> None:
-    """Show one run: its scenario, KPIs, series and error."""
+    """Show one run: its scenario, KPIs, series and error (a run whose series are gone still shows its KPIs)."""
+    from optimizer.store import SeriesUnavailable
+
+    series_error = None
     with _store(runs) as store:
         run = store.run(run_id)
-        series = {name: {"rows": len(f), "columns": list(f.columns)} for name, f in store.series(run).items()}
+        try:
+            series = {name: {"rows": len(f), "columns": list(f.columns)} for name, f in store.series(run).items()}
+        except SeriesUnavailable as exc:
+            series, series_error = {}, str(exc)
     if as_json:
-        print_json(run | {"series": series})
+        print_json(run | {"series": series} | ({"series_error": series_error} if series_error else {}))
         return
-    out.print(f"run [bold]{run['id']}[/bold]  {escape(run['scenario'])}  [{'green' if run['status'] == 'ok' else 'red'}]{run['status']}[/]")
-    out.print(f"  sweep {run['sweep_id']} · job {run['job']} · seed {run['seed']} · spec {run['spec_hash']} · "
-              f"stored {run['time']} · {run['duration_s']:.3f} s", highlight=False)
+    out.print(f"run [bold]{escape(run['id'])}[/bold]  {escape(run['scenario'])}  [{'green' if run['status'] == 'ok' else 'red'}]{run['status']}[/]")
+    seconds = f"{run['duration_s']:.3f} s" if isinstance(run["duration_s"], int | float) else "? s"
+    out.print(escape(f"  sweep {run['sweep_id']} · job {run['job']} · seed {run['seed']} · spec {run['spec_hash']} · "
+                     f"stored {run['time']} · {seconds}"), highlight=False)
     if run["parameters"]:
         out.print(_table("Parameters", ["path", "value"], [[p, v] for p, v in run["parameters"].items()]))
     if run["kpis"]:
         out.print(_table("KPIs", ["kpi", "value"], [[k, v] for k, v in run["kpis"].items()]))
     if series:
         out.print(_table("Series", ["name", "rows", "columns"], [[n, s["rows"], ", ".join(s["columns"])] for n, s in series.items()]))
+    if series_error:
+        out.print(f"[yellow]series:[/yellow] {escape(series_error)}", highlight=False)
     if run["plan_yaml"]:
         out.print(f"plan: {len(run['plan_yaml'].splitlines())} lines of facility YAML (--json to get it)")
     if run["error"]:
@@ -182,6 +191,34 @@ def sensitivity(
     rows = [[s.parameter, s.levels, s.low, s.low_at, s.high, s.high_at, s.swing, "█" * round(24 * s.swing / widest), s.method] for s in swings]
     out.print(_table(f"Sensitivity of {kpi} in sweep {info['id']} ({info['name']})",
                     ["parameter", "levels", "low", "at", "high", "at", "swing", "", "method"], rows))
+
+
+@runs_app.command()
+def repair(runs: Path = RUNS_DIR) -> None:
+    """Rebuild a damaged index from the rows it still reads and the runs' series files.
+
+    The damaged index is kept beside the new one (index.sqlite.damaged-TIME); a sound index
+    is left alone. Runs that are still missing are computed again by re-running their sweep.
+    """
+    from optimizer.store import StoreError
+    from optimizer.store_repair import repair as rebuild
+
+    try:
+        report = rebuild(runs)
+    except (StoreError, OSError) as exc:
+        raise InputError(str(exc)) from None
+    if report.problem is None:
+        out.print(f"the index of {escape(str(runs))} is sound; nothing to repair", highlight=False)
+        return
+    out.print(f"found: {escape(report.problem)}", highlight=False)
+    out.print(f"rebuilt {runs}/index.sqlite: {report.runs} runs ({report.from_index} from the old index, {report.from_series} "
+              f"from series files) in {report.sweeps} sweeps", markup=False, highlight=False)
+    if report.kept_as:
+        out.print(f"the damaged index is kept as {report.kept_as}", markup=False, highlight=False)
+    if report.unreadable:
+        out.print(f"{len(report.unreadable)} series files could not be read: {', '.join(report.unreadable[:10])}"
+                  + (" ..." if len(report.unreadable) > 10 else ""), markup=False, highlight=False)
+    out.print("re-run a sweep with the same grid file to compute the runs that are still missing", highlight=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -26,13 +26,34 @@ def sweep(
     as_json: bool = typer.Option(False, "--json", help="One JSON summary on stdout."),
 ) -> None:
     """Run a sweep; re-running the same grid resumes it, skipping every scenario already stored."""
-    from optimizer import sweep as engine
     from optimizer.scenarios import load_sweep
-    from optimizer.store import Store
+    from optimizer.store import StoreError
 
     if scheduler and workers:
         raise InputError("--workers sizes a local cluster; with --scheduler the cluster has its own workers")
     plan = load_sweep(grid)
+    try:
+        summary, failures = _run(plan, out_dir, scheduler, workers, retry_failed)
+    except StoreError as exc:
+        raise InputError(str(exc)) from None
+    if as_json:
+        print_json(asdict(summary) | {"name": plan.name, "job": plan.job, "remaining": summary.remaining, "out": out_dir})
+    else:
+        _report(summary, plan.name, failures, out_dir)
+    if summary.remaining:
+        err.print(
+            f"interrupted: {summary.scenarios - summary.remaining} of {summary.scenarios} scenarios are stored; "
+            "run the same command again to resume.",
+            style="yellow",
+        )
+        raise typer.Exit(EXIT_INTERRUPTED)
+
+
+def _run(plan, out_dir: Path, scheduler: str | None, workers: int | None, retry_failed: bool):
+    """Store the sweep, run what it does not hold yet; the summary and the stored failures."""
+    from optimizer import sweep as engine
+    from optimizer.store import Store
+
     with Store(out_dir) as store:
         store.add_sweep(plan)
         todo = engine.pending(plan, store, retry_failed)
@@ -45,17 +66,7 @@ def sweep(
         else:
             summary = engine.Summary(plan.id, len(plan.scenarios), len(plan.scenarios), 0, 0, 0.0, 0)
         failures = [r for r in store.runs(plan.id) if r["status"] == "failed"]
-    if as_json:
-        print_json(asdict(summary) | {"name": plan.name, "job": plan.job, "remaining": summary.remaining, "out": out_dir})
-    else:
-        _report(summary, plan.name, failures, out_dir)
-    if summary.remaining:
-        err.print(
-            f"interrupted: {summary.scenarios - summary.remaining} of {summary.scenarios} scenarios are stored; "
-            "run the same command again to resume.",
-            style="yellow",
-        )
-        raise typer.Exit(EXIT_INTERRUPTED)
+    return summary, failures
 
 
 @contextmanager
