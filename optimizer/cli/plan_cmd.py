@@ -81,7 +81,7 @@ def _print(run: PlanRun, out_file: Path | None) -> None:
     out.print(table(f"Plan ({s.objective})", ["hall", "cooling", "system", "systems/rack", "racks", "GPUs"], rows))
     empty = [h.id for h in p.halls if not s.positions_used(h.id)]
     if empty:
-        out.print(f"left empty: {', '.join(empty)} (the written spec drops a hall whose feeds or loops the plan does not build)")
+        out.print(f"left empty: {', '.join(empty)} (the written spec drops a hall whose feeds or loops the plan does not build)", markup=False)
     rows = [[sc, g, *c.option.split("@"), c.installed_units, c.usable_kw, c.load_kw] for (sc, g), c in s.equipment.items()]
     rows += [["site", f, "switches", "-", n, None, None] for f, n in s.switches.items()]
     out.print(table("Equipment", ["scope", "group", "equipment", "redundancy", "units", "usable kW", "load kW"], rows))
@@ -121,7 +121,7 @@ def _print(run: PlanRun, out_file: Path | None) -> None:
                 rows,
             )
         )
-    out.print(f"wrote {out_file}" if out_file is not None else "(pass --out PLAN.yaml to write the plan as a facility spec)")
+    out.print(f"wrote {out_file}" if out_file is not None else "(pass --out PLAN.yaml to write the plan as a facility spec)", markup=False)
 
 
 def _diff(twin: float, plan: float) -> str:

@@ -53,9 +53,9 @@ def list_runs(
     if as_json:
         print_json({"sweeps": sweeps, "runs": rows})
         return
-    out.print(_table("Sweeps", ["id", "name", "job", "mode", "scenarios", "ok", "failed", "created"],
+    out.print(table("Sweeps", ["id", "name", "job", "mode", "scenarios", "ok", "failed", "created"],
                     [[s["id"], s["name"], s["job"], s["mode"], s["scenarios"], s["ok"], s["failed"], s["created"]] for s in sweeps]))
-    out.print(_table("Runs", ["id", "sweep", "scenario", "job", "status", "stored", "seconds"],
+    out.print(table("Runs", ["id", "sweep", "scenario", "job", "status", "stored", "seconds"],
                     [[r["id"], r["sweep_id"], r["scenario"], r["job"], r["status"], r["time"], r["duration_s"]] for r in rows]))
 
 
@@ -79,11 +79,11 @@ def show(run_id: str = typer.Argument(..., help="Run id or id prefix."), runs: P
     out.print(escape(f"  sweep {run['sweep_id']} · job {run['job']} · seed {run['seed']} · spec {run['spec_hash']} · "
                      f"stored {run['time']} · {seconds}"), highlight=False)
     if run["parameters"]:
-        out.print(_table("Parameters", ["path", "value"], [[p, v] for p, v in run["parameters"].items()]))
+        out.print(table("Parameters", ["path", "value"], [[p, v] for p, v in run["parameters"].items()]))
     if run["kpis"]:
-        out.print(_table("KPIs", ["kpi", "value"], [[k, v] for k, v in run["kpis"].items()]))
+        out.print(table("KPIs", ["kpi", "value"], [[k, v] for k, v in run["kpis"].items()]))
     if series:
-        out.print(_table("Series", ["name", "rows", "columns"], [[n, s["rows"], ", ".join(s["columns"])] for n, s in series.items()]))
+        out.print(table("Series", ["name", "rows", "columns"], [[n, s["rows"], ", ".join(s["columns"])] for n, s in series.items()]))
     if series_error:
         out.print(f"[yellow]series:[/yellow] {escape(series_error)}", highlight=False)
     if run["plan_yaml"]:
@@ -109,7 +109,7 @@ def compare(
         return
     short = [i[:8] for i in c.ids]
     if c.parameters:
-        out.print(_table("Parameters that differ", ["path", *short], [[p, *v] for p, v in c.parameters.items()]))
+        out.print(table("Parameters that differ", ["path", *short], [[p, *v] for p, v in c.parameters.items()]))
     columns = ["kpi", short[0]] + [col for s in short[1:] for col in (s, "Δ", "Δ%")]
     body = []
     for k, v in c.kpis.items():
@@ -117,12 +117,7 @@ def compare(
         for x, d, rel in zip(v[1:], c.delta(k), c.relative(k), strict=True):
             cells += [x, d, "-" if rel is None else f"{rel:+.1%}"]
         body.append(cells)
-    out.print(_table(f"KPIs against {short[0]}", columns, body))
-
-
-def _table(title: str, columns: list[str], rows: list[list]):
-    """A table whose text cells are shown as written: override paths contain [brackets]."""
-    return table(title, columns, [[escape(c) if isinstance(c, str) else c for c in r] for r in rows])
+    out.print(table(f"KPIs against {short[0]}", columns, body))
 
 
 @runs_app.command()
@@ -151,7 +146,7 @@ def export(
         frame.to_parquet(buf, index=False)
         data = buf.getvalue()
     write_atomic(target, data)
-    out.print(f"wrote {len(frame)} runs to {target}", highlight=False)
+    out.print(f"wrote {len(frame)} runs to {target}", markup=False, highlight=False)
 
 
 def _is_within(path: Path, folder: Path) -> bool:
@@ -189,7 +184,7 @@ def sensitivity(
         return
     widest = max((s.swing for s in swings), default=0.0) or 1.0
     rows = [[s.parameter, s.levels, s.low, s.low_at, s.high, s.high_at, s.swing, "█" * round(24 * s.swing / widest), s.method] for s in swings]
-    out.print(_table(f"Sensitivity of {kpi} in sweep {info['id']} ({info['name']})",
+    out.print(table(f"Sensitivity of {kpi} in sweep {info['id']} ({info['name']})",
                     ["parameter", "levels", "low", "at", "high", "at", "swing", "", "method"], rows))
 
 
