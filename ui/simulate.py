@@ -12,7 +12,7 @@ from twin.sim.latency import serve_streams
 from twin.sim.montecarlo import MonteCarlo, monte_carlo
 from twin.sim.options import SimOptions
 from twin.sim.serving import ServingOptions
-from ui import state
+from ui import serve, state
 
 BANDED = ["output_tokens_per_s", "availability", "tokens_lost_to_failures", "tokens_lost_to_cap", "cost_per_million_tokens_usd", "pue"]
 
@@ -59,6 +59,7 @@ def page() -> None:
             except PerfError as exc:
                 st.error(str(exc))
         st.session_state.sim_result = (mc, runs)
+    serve.section(spec)
     if "sim_result" not in st.session_state:
         return
     mc, runs = st.session_state.sim_result
