@@ -152,10 +152,10 @@ def shadow_values(rp: RoadmapProblem, run: RoadmapRun, *, time_limit_s: float = 
                         year,
                         "demand",
                         d.id,
-                        d.tokens_per_year,
-                        pyo.value(y.tokens_mtok[d.id]) * MTOK,
-                        "tokens/year",
-                        duals.get(c, 0.0) / MTOK,
+                        d.tokens_per_year / MTOK,
+                        pyo.value(y.tokens_mtok[d.id]),
+                        "Mtok/year",
+                        duals.get(c, 0.0),
                         0.0,
                     )
                 )
