@@ -29,4 +29,6 @@ def price_in_year(entry: SystemEntry, year: int, start_year: int) -> float:
         return entry.price_by_year[min(entry.price_by_year)]  # before the first listed year: its price
     else:
         base_year, base = first_service_year(entry) or start_year, entry.price_usd
+    if entry.price_by_year and base_year != max(entry.price_by_year):
+        return base  # a listed year's price holds until the next listed year
     return base * (1.0 - entry.price_decline_per_year) ** max(year - base_year, 0)
