@@ -143,7 +143,8 @@ def shadow_values(rp: RoadmapProblem, run: RoadmapRun, *, time_limit_s: float = 
     for t, year in enumerate(rp.years):
         y, ylp, p = m.year[t], lp.year[t], rp.plans[t]
         c = ylp.design_hour_power_within_utility
-        out.append(Binding(year, "utility", "site", p.utility_kw, pyo.value(y.design_facility_kw), "kW", duals.get(c, 0.0), 0.0))
+        mw = (p.utility_kw / 1000.0, pyo.value(y.design_facility_kw) / 1000.0)
+        out.append(Binding(year, "utility", "site", *mw, "MW", duals.get(c, 0.0) * 1000.0, 0.0))
         for d in p.models:
             if d.tokens_per_year is not None:
                 c = ylp.demand_met[d.id]
