@@ -56,3 +56,26 @@ def build_cohorts(rp):
     from optimizer.roadmap.problem import cohorts
 
     return cohorts(rp, [(h.id, s.id) for h in rp.plans[0].halls for s in rp.plans[0].systems])
+
+
+def test_lead_times_hold_racks_and_units_back():
+    # Racks ordered now arrive in a year: 2026 asks for nothing and gets nothing.
+    demand = {"gpt-oss-120b": {"tokens_per_s": {2026: 0.0, 2027: 1.0e6}}}
+    rp = roadmap_problem(small_roadmap(**{"roadmap.demand": demand, "roadmap.lead_time_years.systems": 1}), "min-cost")
+    found = read_roadmap(rp, solve_roadmap(rp, rel_gap=1e-9))
+    assert found.years[0].plan.racks == {}
+    assert found.years[1].plan.racks
+    # 3 M tokens/s in 2027 takes four Vera Rubin racks (0.79 M each), so hall-2 and its units: without a lead
+    # time 2027 adds them; with equipment two years out, 2027 has only 2026's units (the first year's are those
+    # on order already), so 2026 buys hall-2's.
+    demand = {"gpt-oss-120b": {"tokens_per_s": {2026: 0.3e6, 2027: 3.0e6}}}
+    rp = roadmap_problem(small_roadmap(**{"roadmap.demand": demand}), "min-cost")
+    found = read_roadmap(rp, solve_roadmap(rp, rel_gap=1e-9))
+    assert "hall-2" in found.years[1].new_halls
+    assert ("hall-2", "ups-2") in found.years[1].plan.equipment
+    assert ("hall-2", "ups-2") not in found.years[0].plan.equipment
+    rp = roadmap_problem(small_roadmap(**{"roadmap.demand": demand, "roadmap.lead_time_years.equipment": 2}), "min-cost")
+    found = read_roadmap(rp, solve_roadmap(rp, rel_gap=1e-9))
+    first, second = ({k: c.installed_units for k, c in y.plan.equipment.items()} for y in found.years[:2])
+    assert ("hall-2", "ups-2") in first
+    assert first == second

@@ -50,8 +50,10 @@ class RoadmapHall(Strict):
 class LeadTimes(Strict):
     """Years between the roadmap's decision (its first year) and the first year an item can serve."""
 
-    systems: NonNegInt = Field(0, description="GPU racks.")
-    equipment: NonNegInt = Field(0, description="Power and cooling units added beyond the first year's.")
+    systems: NonNegInt = Field(0, description="GPU racks: none serves before the first year plus this.")
+    equipment: NonNegInt = Field(
+        0, description="Power and cooling units: none is added before the first year plus this (the first year's are on order already)."
+    )
 
 
 class RoadmapOptions(Strict):
