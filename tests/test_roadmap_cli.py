@@ -27,6 +27,7 @@ def test_each_year_is_a_spec_the_twin_scores_as_predicted(monkeypatch, capsys, s
     out = tmp_path / "roadmap"
     assert aift(monkeypatch, "roadmap", spec_file, "--out", out, "--json") == 0
     summary = json.loads(capsys.readouterr().out)
+    assert summary["projections"] == ["vr-nvl72"]  # Vera Rubin serves from 2027
     assert json.loads((out / "roadmap.json").read_text())["levelized_cost_per_million_tokens_usd"] == pytest.approx(
         summary["levelized_cost_per_million_tokens_usd"]
     )

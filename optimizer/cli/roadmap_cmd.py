@@ -89,8 +89,15 @@ def summary_json(result: RoadmapResult) -> dict:
             for y in r.years
         ],
         "schedule": r.schedule_rows(),
+        "projections": projections(result),
         "shadow_values": [asdict(b) for b in result.bindings],
     }
+
+
+def projections(result: RoadmapResult) -> list[str]:
+    """Catalog systems of the roadmap that are projections: every figure they touch is one too."""
+    used = {s for row in result.roadmap.gpus_by_system().values() for s in row}
+    return sorted(s for s in used if result.spec.cat.systems[s].projection)
 
 
 def _print(result: RoadmapResult, out_dir: Path | None) -> None:
@@ -123,6 +130,8 @@ def _print(result: RoadmapResult, out_dir: Path | None) -> None:
     columns = ["year", "interconnect MW", "design-hour MW", "demand tok/s", "tok/s", "USD/Mtok (roadmap)", "USD/Mtok (twin)", "difference"]
     out.print(table("Years", columns, rows))
     out.print(f"levelized cost: ${r.levelized_usd_per_mtok:.4f} per million output tokens (discounted cost ${r.pv_cost_usd:,.0f})")
+    if projections(result):
+        out.print(f"projections (announced, not shipping: their figures are the vendor's intent): {', '.join(projections(result))}")
     out.print(f"HiGHS: {r.status}, proven gap {r.mip_gap:.4%}, {r.solve_time_s:.2f} s of MILP")
     if result.bindings:
         rows = [
