@@ -58,6 +58,14 @@ def test_existing_outputs_need_force(monkeypatch, capsys, spec_file, tmp_path):
     assert (out / "schedule.csv").read_text().startswith("year,hall,system")
 
 
+@pytest.mark.parametrize(
+    ("flag", "value", "message"), [("--gap", "0", "the gap must be"), ("--objective", "max-tokens", "the objective must be")]
+)
+def test_bad_options_are_bad_input(monkeypatch, capsys, spec_file, flag, value, message):
+    assert aift(monkeypatch, "roadmap", spec_file, flag, value) == 2
+    assert message in capsys.readouterr().err
+
+
 def test_a_spec_without_a_roadmap_is_bad_input(monkeypatch, capsys, tmp_path):
     path = tmp_path / "plain.yaml"
     path.write_text(ROADMAP_SMALL.read_text().split("\nroadmap:")[0] + "\n")

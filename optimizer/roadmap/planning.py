@@ -50,6 +50,8 @@ def plan_roadmap(
         raise RoadmapInputError(f"the objective must be one of {', '.join(OBJECTIVES)}; got {objective!r}")
     if not time_limit_s > 0:
         raise RoadmapInputError(f"the time limit must be a positive number of seconds; got {time_limit_s:g}")
+    if not 0 < rel_gap < 1:
+        raise RoadmapInputError(f"the gap must be a fraction between 0 and 1; got {rel_gap:g}")
     if spec.roadmap is None:
         raise RoadmapInputError("the spec has no roadmap: section (see the README's roadmap section)")
     weather = spec_weather(spec)
