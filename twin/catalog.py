@@ -73,7 +73,7 @@ class SystemEntry(Sourced):
     price_by_year: dict[Year, Usd] = Field(
         default_factory=dict, description="Price of one system in a year, USD; the latest listed year holds until the next (`twin.catalog_time`)."
     )
-    price_decline_per_year: Fraction = Field(0.0, description="Yearly fall of the price after its last listed year (or after `available`).")
+    price_decline_per_year: Fraction = Field(0.0, description="Yearly fall of the price after its last listed year; unlisted: from the year it ships (`twin.catalog_time`).")
 
     @model_validator(mode="after")
     def _check(self) -> SystemEntry:
