@@ -11,6 +11,7 @@ from collections.abc import Iterable
 import networkx as nx
 
 from twin.catalog import Catalog
+from twin.deployments import deployment_keys
 from twin.errors import SpecIssue
 from twin.spec import Spec
 from twin.validation import suggest
@@ -230,6 +231,14 @@ class _Checker:
         for m in plan.demand_output_tokens_per_s:
             self.ref(("plan", "demand_output_tokens_per_s", m), m, models, "workload model")
 
+    def calibration(self) -> None:
+        cal = self.spec.calibration
+        if cal is None:
+            return
+        keys = deployment_keys(self.spec)
+        for i, d in enumerate(cal.deployments):
+            self.ref(("calibration", "deployments", i, "deployment"), d.deployment, keys, "deployment")
+
 
 def check_references(spec: Spec, doc: Document, cat: Catalog) -> list[SpecIssue]:
     """Every cross-reference problem of `spec`, located in `doc`."""
@@ -241,4 +250,5 @@ def check_references(spec: Spec, doc: Document, cat: Catalog) -> list[SpecIssue]
     c.deployments()
     c.workload()
     c.plan()
+    c.calibration()
     return c.issues
