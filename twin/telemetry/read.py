@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from twin.telemetry.exposition import read_exposition
@@ -29,15 +30,18 @@ class Telemetry:
     findings: Findings
     files: list[str] = field(default_factory=list)
 
+    def _times(self) -> np.ndarray:
+        return np.concatenate([self.samples["t"].to_numpy(float), self.meters["t"].to_numpy(float)])
+
     @property
     def start(self) -> float | None:
-        times = pd.concat([self.samples["t"], self.meters["t"]])
-        return float(times.min()) if len(times) else None
+        times = self._times()
+        return float(times.min()) if times.size else None
 
     @property
     def end(self) -> float | None:
-        times = pd.concat([self.samples["t"], self.meters["t"]])
-        return float(times.max()) if len(times) else None
+        times = self._times()
+        return float(times.max()) if times.size else None
 
 
 def telemetry_files(paths: list[Path], findings: Findings) -> list[Path]:
