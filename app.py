@@ -20,4 +20,5 @@ st.navigation([
     st.Page(PAGES / "simulate.py", title="Simulate", url_path="simulate"),
     st.Page(PAGES / "plan.py", title="Plan", url_path="plan"),
     st.Page(PAGES / "compare.py", title="Compare", url_path="compare"),
+    st.Page(PAGES / "operate.py", title="Operate", url_path="operate"),
 ]).run()
