@@ -87,8 +87,7 @@ def _show(spec, result) -> None:
         # a new draft: the spec's text with the overlay's section appended, so What-if, Simulate and Plan use it
         ss = st.session_state
         name = f"{Path(ss.current).stem}-calibrated.yaml"
-        ss.drafts[name] = ss.drafts[ss.current].rstrip("\n") + "\n\n" + overlay
-        state.open_draft(name)
+        state.open_draft(name, ss.drafts[ss.current].rstrip("\n") + "\n\n" + overlay, state.draft_folder(ss.current))
         st.success(f"Opened {name}: the spec with its calibration section. The other pages now show the calibrated twin.")
     notes = st.session_state.get("operate_notes", [])
     if notes or result.measured.unmapped:
