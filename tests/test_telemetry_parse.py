@@ -218,3 +218,16 @@ def test_findings_fold_repeats():
     for line in (3, 9, 12):
         f.note("a.prom", line, "x", "nan sample dropped", key=("nan", "a.prom", "x"))
     assert f.note_lines() == ["a.prom:3:1: x: nan sample dropped (and 2 more like it)"]
+
+
+def test_openmetrics_stamps_are_seconds_and_a_mistyped_family_is_an_error(tmp_path):
+    f = tmp_path / "scrape.om"
+    f.write_text("# TYPE vllm:generation_tokens counter\n"
+                 f'vllm:generation_tokens_total{{model_name="m"}} 10 {T0}\n'
+                 f'vllm:generation_tokens_total{{model_name="m"}} 70 {T0 + 60}\n'
+                 "# TYPE DCGM_FI_DEV_POWER_USAGE histogram\n"
+                 f'DCGM_FI_DEV_POWER_USAGE{{gpu="0"}} 600 {T0}\n'
+                 "# EOF\n")
+    tm = read_telemetry([f])
+    assert list(_counter(tm, "vllm:generation_tokens")["t"]) == [T0, T0 + 60]  # seconds, not milliseconds
+    assert [(e.line, e.message) for e in tm.findings.errors] == [(5, "declared histogram, but DCGM_FI_DEV_POWER_USAGE is a gauge")]

@@ -117,9 +117,9 @@ def _drift(who: str, quantity: str, f: Fit | None, t0: np.ndarray) -> list[str]:
     if quantity == "pue_offset":
         if abs(f.value) <= DRIFT_TOLERANCE:
             return []
-        return [f"{who}: PUE {f.value:+.3f} (±{f.se:.3f}) against the twin at the same weather and load, {since}"]
+        return [f"{who}: PUE {f.value:+.3f} (±{f.se:.4f}) against the twin at the same weather and load, {since}"]
     if abs(f.value - 1.0) <= DRIFT_TOLERANCE:
         return []
     verb = {"throughput": ("under-delivers", "over-delivers"), "power": ("draws less power", "draws more power")}[quantity][f.value > 1]
     change = f" (was {f.before:.3f} before)" if f.shifted else ""
-    return [f"{who}: {verb} by {abs(f.value - 1) * 100:.1f} % (factor {f.value:.3f} ± {f.se:.3f}), {since}{change}"]
+    return [f"{who}: {verb} by {abs(f.value - 1) * 100:.1f} % (factor {f.value:.3f} ± {f.se:.4f}), {since}{change}"]

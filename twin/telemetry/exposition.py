@@ -1,8 +1,8 @@
 """Prometheus text exposition and OpenMetrics files: successive scrapes, each sample with its timestamp.
 
 A file is one scrape, or successive scrapes concatenated; samples carry timestamps
-(milliseconds in the Prometheus text format, seconds in OpenMetrics, recognised by its
-`# EOF`). The metric name and labels of each distinct series are parsed once by
+(milliseconds in the Prometheus text format, seconds in OpenMetrics, recognised by the
+`# EOF` it ends with). The metric name and labels of each distinct series are parsed once by
 `prometheus_client`'s parser (escapes, quoting and name rules are its business); the
 value and timestamp of every line are plain numbers. Parsing each line whole would cost
 the parser's label scan on every sample of every scrape, some 200 us each.
@@ -20,7 +20,6 @@ from twin.telemetry.findings import Findings
 from twin.telemetry.metrics import FAMILY_ROLE, ROLES, family_of
 from twin.telemetry.samples import SampleRows
 
-_EOF = re.compile(r"^# EOF\s*$", re.MULTILINE)
 _TYPE = re.compile(r"^#\s*TYPE\s+(\S+)\s+(\S+)")
 _VALUES = {"nan": math.nan, "+inf": math.inf, "inf": math.inf, "-inf": -math.inf}
 
@@ -48,7 +47,7 @@ def _series(key: str) -> tuple[str, dict[str, str]]:
 
 def read_exposition(path: Path, text: str, rows: SampleRows, findings: Findings) -> None:
     """Add every sample of one exposition file to `rows`; parse problems go to `findings`."""
-    scale = 1.0 if _EOF.search(text) else 1e-3  # OpenMetrics stamps in seconds, Prometheus text in ms
+    scale = 1.0 if text.rstrip().endswith("# EOF") else 1e-3  # OpenMetrics (ends with # EOF) stamps in seconds, Prometheus text in ms
     kinds: dict[str, str] = {}
     parsed: dict[str, tuple[str, dict[str, str]] | None] = {}
     unstamped: list[int] = []
@@ -83,22 +82,31 @@ def read_exposition(path: Path, text: str, rows: SampleRows, findings: Findings)
             unstamped.append(n)
         else:
             stamped += 1
-        pending.append((n, *parsed[key], value, t))
+        pending.append((n, key, value, t))
     if stamped and unstamped:
         findings.error(path, unstamped[0], "", f"{len(unstamped)} sample(s) without a timestamp in a file of timestamped scrapes")
         return
     when = path.stat().st_mtime if unstamped else None
     if unstamped:
         findings.note(path, None, "", "no sample carries a timestamp: the file is taken as one scrape at its modification time")
-    for n, name, labels, value, t in pending:
-        family = family_of(name)
-        role = FAMILY_ROLE.get(family)
-        if role is None:
-            findings.note(path, n, name, "unknown metric, ignored", key=("unknown", str(path), family))
-            continue
-        declared = kinds.get(family, kinds.get(name))
-        expected = ROLES[role].kind
-        if declared not in (None, expected, "untyped", "unknown") and not (declared == "gauge" and expected == "counter"):
-            findings.error(path, n, name, f"declared {declared}, but {family} is a {expected}")
-            continue
-        rows.add(path, n, family, role, name, labels, value, when if t is None else t)
+    handles: dict[str, tuple | None] = {}
+    for n, key, value, t in pending:
+        if key not in handles:
+            handles[key] = _handle(path, n, *parsed[key], kinds, rows, findings)
+        if handles[key] is not None:
+            rows.append(handles[key], path, n, value, when if t is None else t)
+
+
+def _handle(path: Path, n: int, name: str, labels: dict[str, str], kinds: dict[str, str], rows: SampleRows, findings: Findings) -> tuple | None:
+    """The sample handle of one series, or None (noted or reported) when its metric is unknown or mistyped."""
+    family = family_of(name)
+    role = FAMILY_ROLE.get(family)
+    if role is None:
+        findings.note(path, n, name, "unknown metric, ignored", key=("unknown", str(path), family))
+        return None
+    declared = kinds.get(family, kinds.get(name))
+    expected = ROLES[role].kind
+    if declared not in (None, expected, "untyped", "unknown") and not (declared == "gauge" and expected == "counter"):
+        findings.error(path, n, name, f"declared {declared}, but {family} is a {expected}")
+        return None
+    return rows.series(family, role, name, labels)

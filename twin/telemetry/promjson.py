@@ -50,14 +50,14 @@ def read_query_range(path: Path, text: str, rows: SampleRows, findings: Findings
         if role is None:
             findings.note(path, None, where, f"unknown metric {name}, ignored", key=("unknown", str(path), family))
             continue
-        labels = {k: str(v) for k, v in metric.items() if k != "__name__"}
+        handle = rows.series(family, role, name, {k: str(v) for k, v in metric.items() if k != "__name__"})
         for j, pair in enumerate(result.get("values") or []):
             try:
                 t, v = float(pair[0]), float(pair[1])
             except (TypeError, ValueError, IndexError):
                 findings.error(path, None, f"{where}.values[{j}]", f"want [unix_time, \"value\"], got {pair!r}")
                 continue
-            rows.add(path, None, family, role, name, labels, v, t)
+            rows.append(handle, path, None, v, t)
 
 
 def fetch_query_range(url: str, query: str, start: float, end: float, step_s: float, timeout_s: float = TIMEOUT_S) -> str:

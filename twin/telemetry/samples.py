@@ -33,14 +33,19 @@ class SampleRows:
         self.rows: list[tuple] = []
         self.labels: dict[str, dict[str, str]] = {}
 
-    def add(self, file: Path | str, line: int | None, family: str, role: str, name: str, labels: dict[str, str], value: float, t: float) -> None:
+    def series(self, family: str, role: str, name: str, labels: dict[str, str]) -> tuple | None:
+        """A handle for appending samples of one sample name and label set (None for `_created`, which is skipped)."""
         part = next((p for suffix, p in _PARTS.items() if name == family + suffix), "value")
         if part == "created":
-            return
+            return None
         sid = series_id(family, labels)
         self.labels.setdefault(sid, {k: v for k, v in labels.items() if k != "le"})
         le = _bound(labels.get("le")) if part == "bucket" else math.nan
-        self.rows.append((sid, family, role, part, le, t, value, str(file), line))
+        return sid, family, role, part, le
+
+    def append(self, handle: tuple | None, file: Path | str, line: int | None, value: float, t: float) -> None:
+        if handle is not None:
+            self.rows.append((*handle, t, value, str(file), line))
 
     def table(self, findings: Findings) -> pd.DataFrame:
         """The samples sorted by series and time; NaN dropped (noted), clock and counter errors reported."""
