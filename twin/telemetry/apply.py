@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from twin.deployments import deployment_keys
+from twin.deployments import deployment_keys, deployment_systems
 from twin.errors import SpecError
 from twin.overrides import apply_overrides
 from twin.spec import Spec
@@ -35,6 +35,25 @@ def with_calibration(spec: Spec, cal: Calibration) -> Spec:
 def calibrated(spec: Spec, path: Path | None) -> Spec:
     """The spec with the overlay at `path` applied; the spec itself when `path` is None."""
     return spec if path is None else with_calibration(spec, load_calibration(Path(path), spec))
+
+
+def system_factors(spec: Spec) -> dict[str, tuple[float, float]]:
+    """Per catalog system, the GPU-weighted mean (throughput, power) factors of its deployments.
+
+    The planner sizes by system, not by deployment, so a system's racks, old or new, take
+    the factors its deployments measured; a system not deployed is uncorrected.
+    """
+    if spec.calibration is None:
+        return {}
+    tput, power = spec.calibration.factors(deployment_keys(spec))
+    sums: dict[str, list[float]] = {}
+    for k, d in enumerate(spec.deployments):
+        gpus = deployment_systems(spec, d) * spec.cat.systems[d.system].gpus_per_system
+        acc = sums.setdefault(d.system, [0.0, 0.0, 0.0])
+        acc[0] += gpus * tput[k]
+        acc[1] += gpus * power[k]
+        acc[2] += gpus
+    return {sid: (t / g, p / g) for sid, (t, p, g) in sums.items() if g > 0}
 
 
 def calibration_yaml(cal: Calibration, header: str = "") -> str:
