@@ -110,3 +110,16 @@ def test_an_overlay_naming_an_unknown_deployment_fails_with_its_line(tmp_path, m
     assert "cal.yaml:4:" in err
     assert "hall-1/hgx-h300" in err
     assert "did you mean 'hall-1/hgx-h200'" in err
+
+
+def test_a_deployment_whose_series_are_missing_keeps_factor_1_and_is_reported(loop, tmp_path):
+    spec, out, _, _ = loop
+    for f in out.iterdir():
+        if f.name != "vllm-hall-2-gb300-nvl72.prom":  # hall-2's engines were not scraped
+            (tmp_path / f.name).write_bytes(f.read_bytes())
+    r = calibrate(spec, read_telemetry([tmp_path]), load_mapping(tmp_path / "mapping.yaml", spec))
+    hall2 = next(d for d in r.calibration.deployments if d.deployment == "hall-2/gb300-nvl72")
+    assert hall2.throughput_factor == 1.0
+    assert hall2.throughput_since is None
+    assert hall2.power_factor == pytest.approx(1.0, rel=0.02)  # its GPUs were still scraped
+    assert "hall-2/gb300-nvl72: throughput (series not found or not mapped) not measured; no throughput fitted" in r.drift

@@ -231,3 +231,26 @@ def test_openmetrics_stamps_are_seconds_and_a_mistyped_family_is_an_error(tmp_pa
     tm = read_telemetry([f])
     assert list(_counter(tm, "vllm:generation_tokens")["t"]) == [T0, T0 + 60]  # seconds, not milliseconds
     assert [(e.line, e.message) for e in tm.findings.errors] == [(5, "declared histogram, but DCGM_FI_DEV_POWER_USAGE is a gauge")]
+
+
+def test_sglang_metrics_as_its_docs_show_them(tmp_path):
+    # SGLang's /metrics (docs: production metrics): token counters, token_usage and cache_hit_rate gauges, TTFT histogram
+    lab = 'model_name="meta-llama/Llama-3.1-8B-Instruct"'
+    f = tmp_path / "sglang.prom"
+    f.write_text("\n".join([
+        "# HELP sglang:generation_tokens_total Number of generation tokens processed.", "# TYPE sglang:generation_tokens_total counter",
+        f"sglang:generation_tokens_total{{{lab}}} 7.557572e+06 {T0 * 1000}",
+        "# HELP sglang:token_usage The token usage", "# TYPE sglang:token_usage gauge", f"sglang:token_usage{{{lab}}} 0.28 {T0 * 1000}",
+        "# HELP sglang:cache_hit_rate The cache hit rate", "# TYPE sglang:cache_hit_rate gauge",
+        f"sglang:cache_hit_rate{{{lab}}} 0.007507552643049313 {T0 * 1000}",
+        "# TYPE sglang:time_to_first_token_seconds histogram",
+        f'sglang:time_to_first_token_seconds_bucket{{le="0.001",{lab}}} 0.0 {T0 * 1000}',
+        f'sglang:time_to_first_token_seconds_bucket{{le="+Inf",{lab}}} 4.0 {T0 * 1000}',
+        f"sglang:time_to_first_token_seconds_sum{{{lab}}} 2.35 {T0 * 1000}", f"sglang:time_to_first_token_seconds_count{{{lab}}} 4.0 {T0 * 1000}",
+    ]) + "\n")
+    tm = read_telemetry([f])
+    assert tm.findings.errors == []
+    roles = dict(zip(tm.samples["role"], tm.samples["value"], strict=False))
+    assert roles["output_tokens"] == 7.557572e06
+    assert roles["kv_cache_usage"] == 0.28
+    assert [n.path for n in tm.findings.notes] == ["sglang:cache_hit_rate"]  # a rate with no counts behind it: not used, said so
