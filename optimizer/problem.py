@@ -33,6 +33,7 @@ from twin.plan_spec import PlanEquipment, PlanOptions
 from twin.reliability import availability
 from twin.spec import Hall as SpecHall
 from twin.spec import Spec
+from twin.telemetry.apply import system_factors
 from twin.weather import Weather
 
 SECONDS_PER_HOUR = 3600.0
@@ -63,7 +64,8 @@ def problem_from_spec(spec: Spec, objective: ObjectiveName | None = None, weathe
     catalog = {v: entry_spr for hv in variants.values() for v, entry_spr in hv.items()}
     if not catalog:
         raise PlanError("no candidate system fits any hall and serves a workload model at its SLA")
-    systems = tuple(_system(spec, v, entry, spr, points[entry.id], busy) for v, (entry, spr) in catalog.items())
+    factors = system_factors(spec)  # a calibration's measured factors, per system (twin.telemetry.apply)
+    systems = tuple(_system(spec, v, entry, spr, points[entry.id], busy, factors.get(entry.id, (1.0, 1.0))) for v, (entry, spr) in catalog.items())
     roles = group_roles(spec)
     opened = open_groups(spec, roles)
     halls = tuple(_hall(spec, plan, h, variants[h.id], roles, opened) for h in spec.halls)
@@ -140,8 +142,14 @@ def _crf(spec: Spec) -> dict[str, float]:
     return {cls: capital_recovery_factor(econ.discount_rate, getattr(econ.life_years, cls)) for cls in ASSET_CLASSES}
 
 
-def _system(spec: Spec, variant: str, entry: SystemEntry, spr: int, points: dict[str, OperatingPoint], busy: np.ndarray) -> System:
-    """One rack of a variant: production per model, power at the busiest hour and over the year, cost."""
+def _system(spec: Spec, variant: str, entry: SystemEntry, spr: int, points: dict[str, OperatingPoint], busy: np.ndarray,
+            factors: tuple[float, float] = (1.0, 1.0)) -> System:
+    """One rack of a variant: production per model, power at the busiest hour and over the year, cost.
+
+    `factors` (throughput, power) are a calibration's: they scale the tokens and the drawn power,
+    the latter up to the nameplate that sizes the hall and its equipment.
+    """
+    tput, power = factors
     econ, crf = spec.economics, _crf(spec)
     peak_busy, mean_busy, busy_hours = float(busy.max()), float(busy.mean()), float(busy.sum())
     gpus = entry.gpus_per_system * spr
@@ -158,8 +166,8 @@ def _system(spec: Spec, variant: str, entry: SystemEntry, spr: int, points: dict
     )
     return System(
         id=variant,
-        rack_kw=min(spr * (entry.idle_kw + span * peak_busy * max(dynamic.values())), rack_max_kw),
-        rack_mean_kw=spr * (entry.idle_kw + span * mean_busy * mean_dynamic),
+        rack_kw=min(power * spr * (entry.idle_kw + span * peak_busy * max(dynamic.values())), rack_max_kw),
+        rack_mean_kw=min(power * spr * (entry.idle_kw + span * mean_busy * mean_dynamic), rack_max_kw),
         rack_max_kw=rack_max_kw,
         liquid_share=entry.liquid_share,
         liquid_only=entry.liquid_only or entry.liquid_share > 0,  # the twin puts any liquid share only in halls with CDUs
@@ -170,7 +178,7 @@ def _system(spec: Spec, variant: str, entry: SystemEntry, spr: int, points: dict
         + building_usd * crf["building"]
         + optics_annual
         + staff_per_kw * rack_max_kw,
-        tokens_per_year={m: gpus * p.tokens_per_s_per_gpu * SECONDS_PER_HOUR * busy_hours for m, p in points.items()},
+        tokens_per_year={m: tput * gpus * p.tokens_per_s_per_gpu * SECONDS_PER_HOUR * busy_hours for m, p in points.items()},
         nic_kw=optics_kw,
     )
 

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 import networkx as nx
 
 from twin.catalog import Catalog
+from twin.deployments import deployment_keys
 from twin.errors import SpecIssue
 from twin.spec import Spec
 from twin.validation import suggest
@@ -252,6 +253,14 @@ class _Checker:
             if rh.earliest_year is not None and rh.earliest_year >= rm.start_year + rm.years:
                 self.add(("roadmap", "halls", i, "earliest_year"), f"{rh.earliest_year} is after the horizon's last year {rm.start_year + rm.years - 1}")
 
+    def calibration(self) -> None:
+        cal = self.spec.calibration
+        if cal is None:
+            return
+        keys = deployment_keys(self.spec)
+        for i, d in enumerate(cal.deployments):
+            self.ref(("calibration", "deployments", i, "deployment"), d.deployment, keys, "deployment")
+
 
 def check_references(spec: Spec, doc: Document, cat: Catalog) -> list[SpecIssue]:
     """Every cross-reference problem of `spec`, located in `doc`."""
@@ -264,4 +273,5 @@ def check_references(spec: Spec, doc: Document, cat: Catalog) -> list[SpecIssue]
     c.workload()
     c.plan()
     c.roadmap()
+    c.calibration()
     return c.issues

@@ -24,6 +24,9 @@ from optimizer.cli import (
 )
 from optimizer.cli.output import run_guarded
 
+# isort: split
+from optimizer.cli import calibrate_cmd, scorecard_cmd, telemetry_cmd  # the operate loop
+
 app = typer.Typer(
     name="aift",
     help="AI Factory Twin: plan AI factories by tokens per second, per watt and per dollar.",
@@ -33,6 +36,8 @@ app = typer.Typer(
 )
 
 for module in (spec_cmds, catalog_cmds, twin_cmd, evaluate_cmd, sweep_cmd, runs_cmd, perf_cmd, plan_cmd, simulate_cmd, serve_cmd, roadmap_cmd):
+    module.register(app)
+for module in (telemetry_cmd, calibrate_cmd, scorecard_cmd):  # the operate loop
     module.register(app)
 
 

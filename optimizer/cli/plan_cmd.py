@@ -14,6 +14,7 @@ from optimizer.problem import parse_system_id
 from optimizer.solve import Infeasible as NoPlan
 from twin.loader import load_spec
 from twin.spec import Spec
+from twin.telemetry.apply import calibrated
 
 
 def run_plan(spec_path: Path, spec: Spec, objective: str | None, time_limit_s: float, shadow: bool, verify: bool) -> PlanRun:
@@ -35,9 +36,10 @@ def plan_cmd(
     time_limit: float = typer.Option(60.0, "--time-limit", help="Seconds for the plan's MILPs (each shadow value gets as long again)."),
     shadow: bool = typer.Option(True, "--shadow/--no-shadow", help="Price each binding limit by solving again with it relaxed."),
     verify: bool = typer.Option(True, "--verify/--no-verify", help="Score the written plan with the twin, as `aift evaluate` does."),
+    calibration: Path | None = typer.Option(None, "--calibration", help="Plan with this overlay of measured correction factors (from `aift calibrate`); the plan keeps it."),
 ) -> None:
     """Plan racks, cooling and equipment for the lowest cost per token; print the plan, its KPIs and what limits it."""
-    spec = load_spec(spec_path)
+    spec = calibrated(load_spec(spec_path), calibration)
     if out_file is not None:
         check_output("--out", out_file, spec_inputs(spec), force=force)
     run = run_plan(spec_path, spec, objective, time_limit, shadow, verify)
