@@ -110,7 +110,7 @@ def add_racks(m: pyo.ConcreteModel, p: PlanProblem, bounds: RackBounds) -> None:
         r"""$\sum_{s,c} r_{h,s,c} \le P_h + \rho^{pos}_h$"""
         return rack_sum(m, p, lambda s, c: 1, h) <= p.hall(h).positions + m.relax[f"positions:{h}"]
 
-    twins = [(a.id, b.id) for a, b in pairwise(p.halls) if replace(a, id="") == replace(b, id="")]
+    twins = [pair for group in identical_halls(p) for pair in pairwise(group)]
 
     @m.Constraint(twins)
     def identical_halls_filled_in_order(m, a, b):
@@ -122,6 +122,31 @@ def add_racks(m: pyo.ConcreteModel, p: PlanProblem, bounds: RackBounds) -> None:
         r"""$\sum_c r_{h,s,c} \ge R^{min}_{h,s}$"""
         least = p.hall(h).min_racks.get(s, 0)
         return m.hall_racks[h, s] >= least if least else pyo.Constraint.Skip
+
+
+def identical_halls(p: PlanProblem) -> list[list[str]]:
+    """Classes of two or more interchangeable halls.
+
+    Equal but for the ids of the hall, its stages and its own fabric (a fabric it shares
+    must be the same one), and served by the same site stages.
+    """
+    fabrics = {f.id: f for f in p.fabrics}
+    users = {f: sum(h.fabric == f for h in p.halls) for f in fabrics}
+
+    def key(h):
+        served_by = frozenset(st.id for st in p.site_stages if st.halls is not None and h.id in st.halls)
+        fabric = replace(fabrics[h.fabric], id="") if h.fabric is not None and users[h.fabric] == 1 else h.fabric
+        return replace(h, id="", fabric=None, stages=tuple(replace(st, id="") for st in h.stages)), served_by, fabric
+
+    classes: list[tuple[object, list[str]]] = []
+    for h in p.halls:
+        k = key(h)
+        same = next((ids for kk, ids in classes if kk == k), None)
+        if same is None:
+            classes.append((k, [h.id]))
+        else:
+            same.append(h.id)
+    return [ids for _, ids in classes if len(ids) > 1]
 
 
 def add_cooling_choice(m: pyo.ConcreteModel, bounds: RackBounds) -> None:
@@ -254,7 +279,7 @@ def _add_stages(m: pyo.ConcreteModel, p: PlanProblem, bounds: RackBounds, name: 
     stage = {(scope, st.id): st for scope, st in stages}
     most = {
         k: max(
-            math.ceil(_max_load_kw(m, p, bounds, k[0], stage[k[:2]].carries) / o.unit_kw),
+            math.ceil(_max_load_kw(m, p, bounds, k[0], stage[k[:2]]) / o.unit_kw),
             0 if o.installed is None else o.usable_units(o.installed),
         )
         for k, o in option.items()
@@ -276,7 +301,7 @@ def _add_stages(m: pyo.ConcreteModel, p: PlanProblem, bounds: RackBounds, name: 
     )
     b.capex_usd = pyo.Expression(expr=sum(option[k].capex_usd * b.installed_units[k] for k in b.OPTIONS))
     b.annual_usd = pyo.Expression(expr=sum(option[k].annual_usd * b.installed_units[k] for k in b.OPTIONS))
-    b.load_kw = pyo.Expression(b.STAGES, rule=lambda b, scope, st: stage_load_kw(m, p, scope, stage[scope, st].carries))
+    b.load_kw = pyo.Expression(b.STAGES, rule=lambda b, scope, st: stage_load_kw(m, p, scope, stage[scope, st]))
 
     @b.Constraint(b.STAGES)
     def one_option_per_stage(b, scope, st):
@@ -295,17 +320,20 @@ def _add_stages(m: pyo.ConcreteModel, p: PlanProblem, bounds: RackBounds, name: 
         return sum(option[k].unit_kw * b.usable_units[k] for k in b.OPTIONS if k[:2] == (scope, st)) + relax >= b.load_kw[scope, st]
 
 
-def stage_load_kw(m: pyo.ConcreteModel, p: PlanProblem, scope: str, carries: str):
-    """The load a stage carries: nameplate IT or heat of its hall or of the site, or design-hour facility power.
+def stage_load_kw(m: pyo.ConcreteModel, p: PlanProblem, scope: str, st: Stage):
+    """The load a stage carries: nameplate IT or heat of the halls it serves, or design-hour facility power.
 
-    The network is IT, cooled by air: it loads power and air-cooling stages, those of a hall with the hall's share.
+    The network is IT, cooled by air: it loads power and air-cooling stages, each hall's with the hall's share.
     """
-    if carries == "facility":
+    if st.carries == "facility":
         return m.design_facility_kw
-    racks = rack_sum(m, p, per_rack("rack_max_kw", carries), None if scope == SITE else scope)
-    if carries == "liquid_heat":
+    halls = p.served_halls(scope, st)
+    racks = sum(rack_sum(m, p, per_rack("rack_max_kw", st.carries), h) for h in halls)
+    if st.carries == "liquid_heat":
         return racks
-    return racks + (m.network_kw if scope == SITE else m.hall_network_kw[scope])
+    if scope == SITE and st.halls is None:
+        return racks + m.network_kw
+    return racks + sum(m.hall_network_kw[h] for h in halls)
 
 
 def _hall_max(p: PlanProblem, bounds: RackBounds, hall: str, per_rack_figure) -> float:
@@ -314,13 +342,13 @@ def _hall_max(p: PlanProblem, bounds: RackBounds, hall: str, per_rack_figure) ->
     return bounds.per_hall[hall] * max(figures, default=0.0)
 
 
-def _max_load_kw(m: pyo.ConcreteModel, p: PlanProblem, bounds: RackBounds, scope: str, carries: str) -> float:
+def _max_load_kw(m: pyo.ConcreteModel, p: PlanProblem, bounds: RackBounds, scope: str, st: Stage) -> float:
     """An upper bound on a stage's load, for the big-M of its unit counts."""
-    halls = [h.id for h in p.halls] if scope == SITE else [scope]
+    halls = p.served_halls(scope, st)
     it = sum(_hall_max(p, bounds, h, lambda s: s.rack_max_kw) for h in halls)
-    network = sum(f.switch_kw * m.switches[f.id].ub for f in p.fabrics if scope == SITE or p.hall(scope).fabric == f.id)
+    network = sum(f.switch_kw * m.switches[f.id].ub for f in p.fabrics if any(p.hall(h).fabric == f.id for h in halls))
     network += sum(_hall_max(p, bounds, h, lambda s: s.nic_kw) for h in halls)
-    if carries != "facility":
+    if st.carries != "facility":
         return it + network
     c = p.design_hour
     return (it + network) * (1 + c.it_overhead_frac + max(c.liquid_cooling_kw_per_kw, c.air_cooling_kw_per_kw))
@@ -421,4 +449,4 @@ def hold_cost(m: pyo.ConcreteModel, usd: float, give: float) -> None:
 
 def hold_tokens(m: pyo.ConcreteModel, mtok: float, give: float) -> None:
     """Keep the tokens within a relative `give` of a first pass's optimum while a second objective breaks ties."""
-    m.tokens_held_at_optimum = pyo.Constraint(expr=m.total_tokens_mtok >= mtok * (1 - give))
+    m.tokens_held_at_optimum = pyo.Constraint(expr=m.total_tokens_mtok * (1 + give) >= mtok)

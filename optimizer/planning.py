@@ -34,8 +34,18 @@ class PlanRun:
     twin: dict[str, float] | None
 
 
-def plan_facility(spec: Spec, objective: str | None = None, time_limit_s: float = 60.0, shadow: bool = True, verify: bool = True) -> PlanRun:
-    """Plan `spec`; PlanInputError for bad input, optimizer.solve.Infeasible (with its sentence) for an impossible request."""
+def plan_facility(
+    spec: Spec,
+    objective: str | None = None,
+    time_limit_s: float = 60.0,
+    shadow: bool = False,
+    verify: bool = True,
+    shadow_time_s: float | None = None,
+) -> PlanRun:
+    """Plan `spec`; PlanInputError for bad input, optimizer.solve.Infeasible (with its sentence) for an impossible request.
+
+    Shadow values, when asked for, share `shadow_time_s` (default: the plan's time limit) in all.
+    """
     if objective is not None and objective not in OBJECTIVES:
         raise PlanInputError(f"the objective must be one of {', '.join(OBJECTIVES)}; got {objective!r}")
     if not time_limit_s > 0:
@@ -52,7 +62,7 @@ def plan_facility(spec: Spec, objective: str | None = None, time_limit_s: float 
     except SolveError as exc:
         raise PlanInputError(f"{exc}; allow a longer time limit") from None
     uses = limit_uses(p, sol)
-    shadows = shadow_values(p, sol, time_limit_s=time_limit_s) if shadow else ()
+    shadows = shadow_values(p, sol, time_limit_s=shadow_time_s or time_limit_s) if shadow else ()
     if not sol.racks:
         raise PlanInputError("the best plan places no racks, so there is no facility to write: open some systems or set a demand")
     text = plan_to_spec_yaml(spec, sol)

@@ -248,9 +248,9 @@ def _stage(spec: Spec, role: GroupRole, opened: dict[str, PlanEquipment]) -> Sta
     """A group as a stage: the options the plan opens, or the units as built."""
     g, pe = role.group, opened.get(role.group.id)
     if pe is None:
-        return Stage(g.id, role.carries, (_option(spec, role.section, g.equipment, g.redundancy, g.units),))
+        return Stage(g.id, role.carries, (_option(spec, role.section, g.equipment, g.redundancy, g.units),), role.halls)
     options = [_option(spec, role.section, e, r) for e in pe.equipment or [g.equipment] for r in pe.redundancy or [g.redundancy]]
-    return Stage(g.id, role.carries, tuple(options))
+    return Stage(g.id, role.carries, tuple(options), role.halls)
 
 
 def _option(spec: Spec, section: str, equipment: str, redundancy: Redundancy, installed: int | None = None) -> UnitOption:
@@ -265,7 +265,7 @@ def _probe_hall_kw(spec: Spec, halls, system: dict[str, System], roles, opened, 
     """Nameplate IT to probe each hall with: its positions at the densest variant, within its fixed power and the utility."""
     fixed_it = {}
     for r in roles.values():
-        if r.scope is not None and r.carries == "it" and r.group.id not in opened:
+        if r.scope is not None and r.halls is None and r.carries == "it" and r.group.id not in opened:
             usable = usable_capacity_kw(spec.cat.equipment[r.group.equipment], r.group.units, r.group.redundancy)
             fixed_it[r.scope] = min(fixed_it.get(r.scope, math.inf), usable)
     kw = {

@@ -54,12 +54,15 @@ class Stage:
 
     Exactly one option is used per stage (one UPS model per hall). `carries` names the
     load: `it` is rack nameplate power, `liquid_heat`/`air_heat` the nameplate heat to
-    each medium, `facility` the design-hour facility power (site stages only).
+    each medium, `facility` the design-hour facility power (site stages only). A site
+    stage may serve only some halls (a plant cooling two of three halls): `halls` names
+    them, and its load is theirs alone; None is every hall.
     """
 
     id: str
     carries: Carries
     options: tuple[UnitOption, ...]
+    halls: frozenset[str] | None = None
 
     @property
     def fixed(self) -> bool:
@@ -171,6 +174,12 @@ class PlanProblem:
     def hall(self, hall_id: str) -> Hall:
         return next(h for h in self.halls if h.id == hall_id)
 
+    def served_halls(self, scope: str, stage: Stage) -> tuple[str, ...]:
+        """The halls whose load a stage carries, in hall order."""
+        if scope != SITE:
+            return (scope,)
+        return tuple(h.id for h in self.halls if stage.halls is None or h.id in stage.halls)
+
     def stages(self) -> tuple[tuple[str, Stage], ...]:
         """Every stage with its scope: a hall id, or `SITE`."""
         return tuple((h.id, st) for h in self.halls for st in h.stages) + tuple((SITE, st) for st in self.site_stages)
@@ -242,6 +251,10 @@ def _problems(p: PlanProblem):
         if any(st.carries == "facility" for st in h.stages):
             yield f"hall {h.id}: only site stages carry facility power"
     for scope, st in p.stages():
+        if st.halls is not None and (scope != SITE or not st.halls or st.halls - {h.id for h in p.halls}):
+            yield f"{scope}/{st.id}: only a site stage serves a subset of halls, and they must be known halls"
+        if st.halls is not None and st.carries == "facility":
+            yield f"{scope}/{st.id}: a stage carrying facility power serves every hall"
         if not st.options:
             yield f"{scope}/{st.id}: a stage needs at least one option"
         for o in st.options:

@@ -111,17 +111,17 @@ def _probe(
             if item["id"] in opened:
                 role = roles[item["id"]]
                 eq = spec.cat.equipment[item["equipment"]]
-                item["units"] = _units(load(role.scope, role.carries), unit_capacity_kw(eq), item["redundancy"])
+                halls = role.halls or (hall_kw if role.scope == SITE else [role.scope])
+                item["units"] = _units(load(halls, role.carries), unit_capacity_kw(eq), item["redundancy"])
     probe = Spec.model_validate(data)
     probe._base_catalog, probe._path = spec._base_catalog, spec.path
     return probe
 
 
 def _stage_loads(hall_kw: dict[str, float], liquid: dict[str, float]):
-    """The nameplate load of a stage of the probe: the IT, liquid heat or air heat of its scope, or a guess of facility power."""
+    """The nameplate load of a stage of the probe: the IT, liquid heat or air heat of its halls, or a guess of facility power."""
 
-    def load(scope: str, carries: str) -> float:
-        halls = list(hall_kw) if scope == SITE else [scope]
+    def load(halls, carries: str) -> float:
         it, heat_to_liquid = sum(hall_kw[h] for h in halls), sum(hall_kw[h] * liquid[h] for h in halls)
         return {"it": it, "facility": it * DESIGN_PUE_GUESS, "liquid_heat": heat_to_liquid, "air_heat": it - heat_to_liquid}[carries]
 

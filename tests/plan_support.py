@@ -12,6 +12,7 @@ from twin.overrides import apply_overrides
 from twin.spec import Spec
 
 PLAN_SMALL = Path(__file__).resolve().parent / "specs" / "plan-small.yaml"
+PLAN_PARTIAL = Path(__file__).resolve().parent / "specs" / "plan-partial.yaml"
 
 
 def small_spec(**overrides) -> Spec:

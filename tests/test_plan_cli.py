@@ -47,7 +47,7 @@ def test_an_existing_out_file_needs_force(monkeypatch, capsys, spec_file):
 
 
 def test_json_reports_the_plan_its_steps_limits_and_the_twin(monkeypatch, capsys, spec_file):
-    assert aift(monkeypatch, "plan", spec_file, "--json") == 0
+    assert aift(monkeypatch, "plan", spec_file, "--json", "--shadow") == 0
     report = json.loads(capsys.readouterr().out)
     assert report["objective"] == "cost-per-token"
     assert report["status"] == "optimal"
