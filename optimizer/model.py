@@ -321,7 +321,7 @@ def _add_stages(m: pyo.ConcreteModel, p: PlanProblem, bounds: RackBounds, name: 
 
 
 def stage_load_kw(m: pyo.ConcreteModel, p: PlanProblem, scope: str, st: Stage):
-    """The load a stage carries: nameplate IT or heat of the halls it serves, or design-hour facility power.
+    """The load a stage carries: nameplate IT or heat of the halls it serves (times its load factor), or design-hour facility power.
 
     The network is IT, cooled by air: it loads power and air-cooling stages, each hall's with the hall's share.
     """
@@ -330,10 +330,10 @@ def stage_load_kw(m: pyo.ConcreteModel, p: PlanProblem, scope: str, st: Stage):
     halls = p.served_halls(scope, st)
     racks = sum(rack_sum(m, p, per_rack("rack_max_kw", st.carries), h) for h in halls)
     if st.carries == "liquid_heat":
-        return racks
+        return st.load_factor * racks
     if scope == SITE and st.halls is None:
-        return racks + m.network_kw
-    return racks + sum(m.hall_network_kw[h] for h in halls)
+        return st.load_factor * (racks + m.network_kw)
+    return st.load_factor * (racks + sum(m.hall_network_kw[h] for h in halls))
 
 
 def _hall_max(p: PlanProblem, bounds: RackBounds, hall: str, per_rack_figure) -> float:
@@ -349,7 +349,7 @@ def _max_load_kw(m: pyo.ConcreteModel, p: PlanProblem, bounds: RackBounds, scope
     network = sum(f.switch_kw * m.switches[f.id].ub for f in p.fabrics if any(p.hall(h).fabric == f.id for h in halls))
     network += sum(_hall_max(p, bounds, h, lambda s: s.nic_kw) for h in halls)
     if st.carries != "facility":
-        return it + network
+        return st.load_factor * (it + network)
     c = p.design_hour
     return (it + network) * (1 + c.it_overhead_frac + max(c.liquid_cooling_kw_per_kw, c.air_cooling_kw_per_kw))
 

@@ -17,6 +17,7 @@ linear per rack or per unit, so the two agree on the plan:
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 
@@ -66,13 +67,15 @@ def problem_from_spec(spec: Spec, objective: ObjectiveName | None = None, weathe
     systems = tuple(_system(spec, v, entry, spr, points[entry.id], busy) for v, (entry, spr) in catalog.items())
     roles = group_roles(spec)
     opened = open_groups(spec, roles)
-    halls = tuple(_hall(spec, plan, h, variants[h.id], roles, opened) for h in spec.halls)
+    halls = tuple(_hall(spec, plan, h, variants[h.id]) for h in spec.halls)
     pairs = [(e, p) for e, _ in catalog.values() for p in points[e.id].values()]
     shape = np.mean([e.idle_kw / e.max_kw + (p.system_power_kw - e.idle_kw) / e.max_kw * busy for e, p in pairs], axis=0)
     system = {s.id: s for s in systems}
     liquid = {h.id: max((system[v].liquid_share for v in h.systems), default=0.0) if "liquid" in h.cooling_options else 0.0 for h in halls}
     hall_kw = _probe_hall_kw(spec, halls, system, roles, opened, float(shape.max()))
     site = site_figures(spec, hall_kw, liquid, shape, weather, roles, opened)
+    stages = [(r.scope, _stage(spec, r, opened, site.load_factors)) for r in roles.values() if r.scope is not None]
+    halls = tuple(replace(h, stages=tuple(st for scope, st in stages if scope == h.id)) for h in halls)
     outside = outside_groups_usd(spec)
     staff = spec.economics.staff_usd_per_year
     return PlanProblem(
@@ -87,7 +90,7 @@ def problem_from_spec(spec: Spec, objective: ObjectiveName | None = None, weathe
         fixed_annual_usd=(default_staff_usd_per_year(0.0) if staff is None else staff)
         + spec.economics.other_opex_usd_per_year
         + outside[1],
-        site_stages=tuple(_stage(spec, r, opened) for r in roles.values() if r.scope == SITE),
+        site_stages=tuple(st for scope, st in stages if scope == SITE),
         fabrics=tuple(_fabric(spec, f) for f in spec.network.fabrics),
         capex_budget_usd=None if plan.capex_budget_usd is None else plan.capex_budget_usd - outside[0],
         objective=objective or plan.objective,
@@ -203,8 +206,8 @@ def _fabric(spec: Spec, f) -> Fabric:
     )
 
 
-def _hall(spec: Spec, plan: PlanOptions, h: SpecHall, variants: dict, roles: dict[str, GroupRole], opened) -> Hall:
-    """A hall: positions, density, cooling choice, candidate variants, rack floors and caps, its own equipment."""
+def _hall(spec: Spec, plan: PlanOptions, h: SpecHall, variants: dict) -> Hall:
+    """A hall: positions, density, cooling choice, candidate variants, rack floors and caps; its stages come later."""
     ph = next((p for p in plan.halls if p.hall == h.id), None)
     kinds = {_loop_kind(spec, lp) for lp in h.cooling_loops}
     cooling = ph.cooling if ph is not None and ph.cooling else ["liquid" if "cdu" in kinds else "air"]
@@ -229,7 +232,6 @@ def _hall(spec: Spec, plan: PlanOptions, h: SpecHall, variants: dict, roles: dic
         systems=frozenset(variants),
         min_racks={v: max(n, floor.get(v, 0)) for v, n in (floor | existing).items()},
         max_racks=cap,
-        stages=tuple(_stage(spec, r, opened) for r in roles.values() if r.scope == h.id),
         fabric=h.fabric,
     )
 
@@ -244,13 +246,14 @@ def outside_groups_usd(spec: Spec) -> tuple[float, float]:
     return sum(o.capex_usd * o.installed for o in built), sum(o.annual_usd * o.installed for o in built)
 
 
-def _stage(spec: Spec, role: GroupRole, opened: dict[str, PlanEquipment]) -> Stage:
+def _stage(spec: Spec, role: GroupRole, opened: dict[str, PlanEquipment], factors: dict[str, float]) -> Stage:
     """A group as a stage: the options the plan opens, or the units as built."""
     g, pe = role.group, opened.get(role.group.id)
     if pe is None:
-        return Stage(g.id, role.carries, (_option(spec, role.section, g.equipment, g.redundancy, g.units),), role.halls)
-    options = [_option(spec, role.section, e, r) for e in pe.equipment or [g.equipment] for r in pe.redundancy or [g.redundancy]]
-    return Stage(g.id, role.carries, tuple(options), role.halls)
+        options = [_option(spec, role.section, g.equipment, g.redundancy, g.units)]
+    else:
+        options = [_option(spec, role.section, e, r) for e in pe.equipment or [g.equipment] for r in pe.redundancy or [g.redundancy]]
+    return Stage(g.id, role.carries, tuple(options), role.halls, factors.get(g.id, 1.0))
 
 
 def _option(spec: Spec, section: str, equipment: str, redundancy: Redundancy, installed: int | None = None) -> UnitOption:

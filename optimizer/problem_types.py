@@ -56,13 +56,15 @@ class Stage:
     load: `it` is rack nameplate power, `liquid_heat`/`air_heat` the nameplate heat to
     each medium, `facility` the design-hour facility power (site stages only). A site
     stage may serve only some halls (a plant cooling two of three halls): `halls` names
-    them, and its load is theirs alone; None is every hall.
+    them, and its load is theirs alone; None is every hall. `load_factor` scales the
+    load to what the twin's static check puts on the group.
     """
 
     id: str
     carries: Carries
     options: tuple[UnitOption, ...]
     halls: frozenset[str] | None = None
+    load_factor: float = 1.0  # the twin's N-1 design load per kW of the load above (losses, pumps and fans downstream)
 
     @property
     def fixed(self) -> bool:
