@@ -99,11 +99,12 @@ def add_limits(m: pyo.ConcreteModel, p: PlanProblem, elastic: bool) -> None:
 
 
 def add_racks(m: pyo.ConcreteModel, p: PlanProblem, bounds: RackBounds) -> None:
-    """Integer racks per hall, system and cooling type, within positions and above existing racks."""
+    """Integer racks per hall, system and cooling type, within positions and above existing racks; racks serving each model."""
     m.racks = pyo.Var(m.RACK_OPTIONS, domain=pyo.NonNegativeIntegers, bounds=lambda m, h, s, c: (0, bounds[h, s]))
     m.hall_racks = pyo.Expression(
         m.HALL_SYSTEMS, rule=lambda m, h, s: sum(m.racks[h, s, c] for (hh, ss, c) in m.RACK_OPTIONS if (hh, ss) == (h, s))
     )
+    m.serving = pyo.Var(m.SERVES, domain=pyo.NonNegativeReals, bounds=lambda m, h, s, d: (0, bounds[h, s]))  # continuous
 
     @m.Constraint(m.HALLS)
     def hall_positions_limit(m, h):
@@ -232,14 +233,29 @@ def rack_facility_kw(s: System, cooling: str, cond: Conditions, attr: str) -> fl
 
 
 def facility_kw(m: pyo.ConcreteModel, p: PlanProblem, cond: Conditions, attr: str):
-    r"""$\sum_{h,s,c} r_{h,s,c}\, f_{s,c} + N (1 + \omega + c^{air})$: the network counts as air-cooled IT."""
+    r"""$\sum_{h,s,c} r_{h,s,c}\, f_{s,c} - \sum_{h,s,k} x_{h,s,k}\, \Delta_{s,k} f_s + N (1 + \omega + c^{air})$.
+
+    Racks at their highest power, less what each model's operating point saves on the racks
+    serving it; the network counts as air-cooled IT.
+    """
     network = m.network_kw * (1 + cond.it_overhead_frac + cond.air_cooling_kw_per_kw)
-    return rack_sum(m, p, lambda s, c: rack_facility_kw(s, c, cond, attr)) + network
+    medium = {s.id: "liquid" if s.liquid_share > 0 else "air" for s in p.systems}  # one medium whatever the hall (see System)
+    per_kw = {s.id: rack_facility_kw(replace(s, **{attr: 1.0}), medium[s.id], cond, attr) for s in p.systems}
+    return rack_sum(m, p, lambda s, c: rack_facility_kw(s, c, cond, attr)) - _model_savings(m, p, attr, per_kw) + network
+
+
+def _model_savings(m: pyo.ConcreteModel, p: PlanProblem, attr: str, per_kw: dict[str, float] | None = None):
+    r"""$\sum_{h,s,k} x_{h,s,k}\, \Delta_{s,k}$: IT power (or, weighted by `per_kw`, facility power) the models save below `attr`."""
+    return sum(
+        (1.0 if per_kw is None else per_kw[s]) * p.system(s).model_saving_kw(d, attr) * m.serving[h, s, d]
+        for (h, s, d) in m.SERVES
+        if p.system(s).model_kw
+    )
 
 
 def add_utility_envelope(m: pyo.ConcreteModel, p: PlanProblem) -> None:
     """Facility power at the design (hottest) hour, with cooling at that temperature, within the utility."""
-    m.design_it_kw = pyo.Expression(expr=rack_sum(m, p, per_rack("rack_kw", "it")) + m.network_kw)
+    m.design_it_kw = pyo.Expression(expr=rack_sum(m, p, per_rack("rack_kw", "it")) - _model_savings(m, p, "rack_kw") + m.network_kw)
     m.design_facility_kw = pyo.Expression(expr=facility_kw(m, p, p.design_hour, "rack_kw"))
     m.mean_facility_kw = pyo.Expression(expr=facility_kw(m, p, p.mean_hour, "rack_mean_kw"))
 
@@ -355,8 +371,7 @@ def _max_load_kw(m: pyo.ConcreteModel, p: PlanProblem, bounds: RackBounds, scope
 
 
 def add_demand(m: pyo.ConcreteModel, p: PlanProblem, bounds: RackBounds) -> None:
-    """Racks serving each model (continuous), at most the racks installed; demand and mix floors."""
-    m.serving = pyo.Var(m.SERVES, domain=pyo.NonNegativeReals, bounds=lambda m, h, s, d: (0, bounds[h, s]))
+    """Racks serving each model, at most the racks installed (`add_racks`); demand and mix floors."""
     m.tokens_mtok = pyo.Expression(
         m.MODELS, rule=lambda m, d: sum(p.system(s).rate(d) / MTOK * m.serving[h, s, dd] for (h, s, dd) in m.SERVES if dd == d)
     )

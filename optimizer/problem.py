@@ -23,6 +23,7 @@ import numpy as np
 
 from optimizer.problem_types import SITE, Fabric, Hall, ModelDemand, ObjectiveName, PlanProblem, Redundancy, Stage, System, UnitOption
 from optimizer.site_figures import DESIGN_PUE_GUESS, site_figures
+from optimizer.solution import Solution
 from optimizer.spec_roles import POWER_SECTIONS, GroupRole, PlanError, group_roles, open_groups, option_id
 from twin.catalog import SystemEntry
 from twin.demand import hourly_demand
@@ -52,8 +53,15 @@ def parse_system_id(variant: str) -> tuple[str, int | None]:
     return system, int(n) if n else None
 
 
-def problem_from_spec(spec: Spec, objective: ObjectiveName | None = None, weather: Weather | None = None) -> PlanProblem:
-    """The plan problem of `spec`; PlanError when its plan cannot be modelled (no system serves a model, ...)."""
+def problem_from_spec(
+    spec: Spec, objective: ObjectiveName | None = None, weather: Weather | None = None, at: Solution | None = None
+) -> PlanProblem:
+    """The plan problem of `spec`; PlanError when its plan cannot be modelled (no system serves a model, ...).
+
+    The site's linear figures are measured on a probe of the facility: by default its
+    halls filled with their densest candidate; `at` a plan, the halls as that plan fills
+    them, so that the figures are exact at that plan (see `planning.solve_spec`).
+    """
     plan = spec.plan or PlanOptions()
     weather = weather or spec_weather(spec)
     hours = len(weather.dry_bulb_c)
@@ -73,6 +81,8 @@ def problem_from_spec(spec: Spec, objective: ObjectiveName | None = None, weathe
     system = {s.id: s for s in systems}
     liquid = {h.id: max((system[v].liquid_share for v in h.systems), default=0.0) if "liquid" in h.cooling_options else 0.0 for h in halls}
     hall_kw = _probe_hall_kw(spec, halls, system, roles, opened, float(shape.max()))
+    if at is not None and at.racks:
+        hall_kw, liquid, shape = _plan_probe(halls, system, catalog, points, busy, at)
     site = site_figures(spec, hall_kw, liquid, shape, weather, roles, opened)
     stages = [(r.scope, _stage(spec, r, opened, site.load_factors)) for r in roles.values() if r.scope is not None]
     halls = tuple(replace(h, stages=tuple(st for scope, st in stages if scope == h.id)) for h in halls)
@@ -144,14 +154,13 @@ def _crf(spec: Spec) -> dict[str, float]:
 
 
 def _system(spec: Spec, variant: str, entry: SystemEntry, spr: int, points: dict[str, OperatingPoint], busy: np.ndarray) -> System:
-    """One rack of a variant: production per model, power at the busiest hour and over the year, cost."""
+    """One rack of a variant: production per model, power at the busiest hour and over the year (per model served), cost."""
     econ, crf = spec.economics, _crf(spec)
     peak_busy, mean_busy, busy_hours = float(busy.max()), float(busy.mean()), float(busy.sum())
     gpus = entry.gpus_per_system * spr
     span = entry.max_kw - entry.idle_kw
-    dynamic = {m: (p.system_power_kw - entry.idle_kw) / span for m, p in points.items()}
-    share = {wm.model: wm.share for wm in spec.workload.models if wm.model in points}
-    mean_dynamic = sum(share[m] * d for m, d in dynamic.items()) / sum(share.values()) if sum(share.values()) else max(dynamic.values())
+    dynamic = {m: min((p.system_power_kw - entry.idle_kw) / span, 1.0) for m, p in points.items()}
+    model_kw = {m: (spr * (entry.idle_kw + span * peak_busy * d), spr * (entry.idle_kw + span * mean_busy * d)) for m, d in dynamic.items()}
     optics_kw, optics_usd, optics_annual = _nic_optics(spec, entry, gpus, crf)
     rack_max_kw = spr * entry.max_kw
     it_usd = spr * entry.price_usd
@@ -161,8 +170,8 @@ def _system(spec: Spec, variant: str, entry: SystemEntry, spr: int, points: dict
     )
     return System(
         id=variant,
-        rack_kw=min(spr * (entry.idle_kw + span * peak_busy * max(dynamic.values())), rack_max_kw),
-        rack_mean_kw=spr * (entry.idle_kw + span * mean_busy * mean_dynamic),
+        rack_kw=max(kw for kw, _ in model_kw.values()),
+        rack_mean_kw=max(kw for _, kw in model_kw.values()),
         rack_max_kw=rack_max_kw,
         liquid_share=entry.liquid_share,
         liquid_only=entry.liquid_only or entry.liquid_share > 0,  # the twin puts any liquid share only in halls with CDUs
@@ -175,6 +184,7 @@ def _system(spec: Spec, variant: str, entry: SystemEntry, spr: int, points: dict
         + staff_per_kw * rack_max_kw,
         tokens_per_year={m: gpus * p.tokens_per_s_per_gpu * SECONDS_PER_HOUR * busy_hours for m, p in points.items()},
         nic_kw=optics_kw,
+        model_kw=model_kw,
     )
 
 
@@ -279,6 +289,21 @@ def _probe_hall_kw(spec: Spec, halls, system: dict[str, System], roles, opened, 
         return kw
     scale = min(1.0, spec.site.utility_mw * 1000.0 / (total * peak_shape * DESIGN_PUE_GUESS), fixed_it.get(SITE, math.inf) / total)
     return {h: v * scale for h, v in kw.items()}
+
+
+def _plan_probe(halls, system: dict[str, System], catalog, points, busy: np.ndarray, at: Solution):
+    """(nameplate IT, liquid share per hall, hourly IT over nameplate) of a plan: the probe that makes the figures exact there."""
+    hall_kw = {h.id: sum(n * system[v].rack_max_kw for (hh, v), n in at.racks.items() if hh == h.id) for h in halls}
+    liquid_kw = {h.id: 0.0 for h in halls}
+    for (h, v), n in at.racks.items():
+        liquid_kw[h] += n * system[v].rack_max_kw * (system[v].liquid_share if at.cooling[h] == "liquid" else 0.0)
+    liquid = {h: liquid_kw[h] / kw if kw > 0 else 0.0 for h, kw in hall_kw.items()}
+    drawn = np.zeros_like(busy)
+    for (_, v, model), x in at.serving.items():
+        entry, spr = catalog[v]
+        dynamic = min((points[entry.id][model].system_power_kw - entry.idle_kw) / (entry.max_kw - entry.idle_kw), 1.0)
+        drawn += x * spr * (entry.idle_kw + (entry.max_kw - entry.idle_kw) * dynamic * busy)
+    return hall_kw, liquid, drawn / sum(hall_kw.values())
 
 
 def _models(spec: Spec, plan: PlanOptions, systems: tuple[System, ...], hours: int) -> tuple[ModelDemand, ...]:

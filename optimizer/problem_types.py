@@ -88,10 +88,18 @@ class System:
     rack_annual_usd: float
     tokens_per_year: Mapping[str, float] = field(default_factory=dict)  # per model; absent or 0: cannot serve it
     nic_kw: float = 0.0  # the optics at its NICs: network power, air-cooled, as the twin counts it
-
+    # Per model, (design, mean) IT power of a rack serving it, at most (rack_kw, rack_mean_kw): a rack draws
+    # what its model's operating point draws, as the twin has it. Absent: rack_kw and rack_mean_kw.
+    model_kw: Mapping[str, tuple[float, float]] = field(default_factory=dict)
 
     def rate(self, model: str) -> float:
         return self.tokens_per_year.get(model, 0.0)
+
+    def model_saving_kw(self, model: str, attr: str) -> float:
+        """How much less IT power than `attr` (rack_kw or rack_mean_kw) a rack serving `model` draws."""
+        if model not in self.model_kw:
+            return 0.0
+        return getattr(self, attr) - self.model_kw[model][0 if attr == "rack_kw" else 1]
 
 
 @dataclass(frozen=True)
@@ -236,6 +244,10 @@ def _problems(p: PlanProblem):
             yield f"system {s.id}: needs 0 <= rack_mean_kw <= rack_kw <= rack_max_kw"
         if set(s.tokens_per_year) - models:
             yield f"system {s.id}: rates for unknown models {sorted(set(s.tokens_per_year) - models)}"
+        if s.model_kw and not (s.liquid_only or s.liquid_share == 0):
+            yield f"system {s.id}: per-model power needs heat that goes to one medium whatever the hall (liquid_only or no liquid share)"
+        if any(not (0 <= mean <= s.rack_mean_kw and mean <= design <= s.rack_kw) for design, mean in s.model_kw.values()):
+            yield f"system {s.id}: per-model power must be 0 <= mean <= design, within rack_mean_kw and rack_kw"
     for h in p.halls:
         if not h.cooling_options or not h.cooling_options <= set(COOLING_TYPES):
             yield f"hall {h.id}: cooling_options must be a non-empty subset of {COOLING_TYPES}"

@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from optimizer.plan_yaml import plan_to_spec_yaml
-from optimizer.problem import problem_from_spec
+from optimizer.planning import solve_spec
 from optimizer.problem_types import PlanProblem
-from optimizer.solve import solve
 from twin.analysis import node_loads
 from twin.graph import node_ids
 from twin.loader import load_spec, load_spec_text
@@ -25,8 +24,7 @@ def small_spec(**overrides) -> Spec:
 
 def plan(spec: Spec, **solve_options):
     """(problem, solution, written spec text, the written spec loaded back); the written spec passes the twin's static checks."""
-    p = problem_from_spec(spec)
-    sol = solve(p, **solve_options)
+    p, sol = solve_spec(spec, **solve_options)
     text = plan_to_spec_yaml(spec, sol)
     written = load_spec_text(text)
     assert static_check_failures(p, written) == []
