@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 
 import pyomo.environ as pyo
 
-from optimizer.model import MTOK, build_model, minimize_relaxation, per_rack, rack_facility_kw
+from optimizer.model import MTOK, build_model, minimize_relaxation, per_rack, rack_facility_kw, rack_sum
 from optimizer.problem_types import SITE, Limit, PlanProblem, limits
 from optimizer.solution import Solution
 from optimizer.solve import Infeasible, SolveError, solve, solve_model
@@ -67,7 +67,8 @@ class Relaxation:
         if lim.kind == "positions":
             return f"{who} needs {math.ceil(self.needed - 1e-6)} rack positions in {lim.subject}; it has {lim.value:g}"
         if lim.kind == "budget":
-            return f"{who} needs ${self.needed / 1e6:,.1f}M of capex; the budget is ${lim.value / 1e6:,.1f}M"
+            need, budget = self.needed + lim.shown_offset, lim.value + lim.shown_offset
+            return f"{who} needs ${math.ceil(need / 1e5 - 1e-9) / 10:,.1f}M of capex; the budget is ${budget / 1e6:,.1f}M"
         if lim.kind == "capacity":
             return f"{who} needs {self.needed:,.0f} kW from {lim.subject}; the installed units give {lim.value:,.0f} kW"
         if self.needed <= 0:
@@ -162,16 +163,36 @@ def explain_infeasible(p: PlanProblem, *, time_limit_s: float = 60.0) -> tuple[R
     Demand gives way only when no stretch of the site's limits helps (a model no
     candidate system can serve).
     """
+    deadline = time.monotonic() + time_limit_s
     m = build_model(p, elastic=True)
+    demanded = any(d.tokens_per_year is not None for d in p.models)
+    if not demanded:  # a plan must produce tokens: at least one rack
+        m.some_rack = pyo.Constraint(expr=rack_sum(m, p, lambda s, c: 1) >= 1)
     minimize_relaxation(m, p)
     solve_model(m, time_limit_s=time_limit_s, rel_gap=1e-6)
-    who = "the demand" if any(d.tokens_per_year is not None for d in p.models) else "the plan"
+    unit = {lim.key: MTOK if lim.kind == "demand" else 1.0 for lim in limits(p)}  # demand stretches in Mtok
+    stretched = {lim.key: pyo.value(m.relax[lim.key]) for lim in limits(p)}
+    stretched = {k: v for k, v in stretched.items() if v * unit[k] > RELAX_TOLERANCE * max(_limit(p, k).value, 1.0)}
+    for key in stretched:  # each at the least that suffices, the others stretched as found
+        for other in m.LIMITS:
+            m.relax[other].setub(stretched.get(other, 0.0) if other != key else None)
+        minimize_relaxation(m, p, only=key)
+        try:
+            solve_model(m, time_limit_s=max(deadline - time.monotonic(), 1.0), rel_gap=1e-9, abs_gap=1e-9)
+            stretched[key] = min(stretched[key], pyo.value(m.relax[key]))
+        except SolveError:
+            pass
+    who = "the demand" if demanded else "the smallest plan with tokens"
     out = []
-    for lim in limits(p):
-        stretch = pyo.value(m.relax[lim.key]) * (MTOK if lim.kind == "demand" else 1.0)
-        if stretch > RELAX_TOLERANCE * max(lim.value, 1.0):
-            out.append(Relaxation(lim, lim.value - stretch if lim.kind == "demand" else lim.value + stretch, who))
+    for key, stretch in stretched.items():
+        lim = _limit(p, key)
+        stretch *= unit[key]
+        out.append(Relaxation(lim, lim.value - stretch if lim.kind == "demand" else lim.value + stretch, who))
     return tuple(out)
+
+
+def _limit(p: PlanProblem, key: str) -> Limit:
+    return next(lim for lim in limits(p) if lim.key == key)
 
 
 def solve_explained(p: PlanProblem, *, time_limit_s: float = 60.0, rel_gap: float = 1e-4) -> Solution:

@@ -17,7 +17,7 @@ import pyomo.environ as pyo
 from optimizer.problem_types import SITE, Conditions, PlanProblem, Stage, System, limits
 
 MTOK = 1e6
-DEMAND_RELAX_WEIGHT = 1e3  # dropping demand is the last resort: the site's limits stretch first
+DEMAND_RELAX_WEIGHT = 1e6  # dropping demand is the last resort (no system can serve it): the site's limits stretch first
 
 
 def build_model(p: PlanProblem, *, elastic: bool = False) -> pyo.ConcreteModel:
@@ -451,10 +451,10 @@ def minimize_cost_less_token_value(m: pyo.ConcreteModel, price_usd_per_mtok: flo
     m.token_price.set_value(price_usd_per_mtok)
 
 
-def minimize_relaxation(m: pyo.ConcreteModel, p: PlanProblem) -> None:
-    r"""$\min \sum_\ell w_\ell \rho_\ell / V_\ell$: the smallest stretch of the limits, each relative to its size."""
+def minimize_relaxation(m: pyo.ConcreteModel, p: PlanProblem, only: str | None = None) -> None:
+    r"""$\min \sum_\ell w_\ell \rho_\ell / V_\ell$: the smallest stretch of the limits (or of the one limit `only`), each relative to its size."""
     weight = {lim.key: (DEMAND_RELAX_WEIGHT * MTOK if lim.kind == "demand" else 1.0) / max(lim.value, 1e-9) for lim in limits(p)}
-    _set_objective(m, sum(weight[k] * m.relax[k] for k in m.LIMITS), pyo.minimize)
+    _set_objective(m, sum(weight[k] * m.relax[k] for k in m.LIMITS if only in (None, k)), pyo.minimize)
 
 
 def hold_cost(m: pyo.ConcreteModel, usd: float, give: float) -> None:

@@ -12,6 +12,7 @@ from optimizer.problem import problem_from_spec
 from optimizer.problem_types import OBJECTIVES, PlanProblem
 from optimizer.solution import Solution
 from optimizer.solve import Infeasible, SolveError, solve
+from optimizer.spec_roles import Unplannable
 from twin.evaluate import evaluate, spec_weather
 from twin.loader import load_spec_text
 from twin.spec import Spec
@@ -91,6 +92,8 @@ def plan_facility(
         raise
     except SolveError as exc:
         raise PlanInputError(f"{exc}; allow a longer time limit") from None
+    except Unplannable as exc:
+        raise Infeasible(str(exc)) from None
     except ValueError as exc:  # PlanError, PerfError, or figures the problem rejects
         raise PlanInputError(str(exc)) from None
     uses = limit_uses(p, sol)

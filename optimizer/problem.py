@@ -24,13 +24,13 @@ import numpy as np
 from optimizer.problem_types import SITE, Fabric, Hall, ModelDemand, ObjectiveName, PlanProblem, Redundancy, Stage, System, UnitOption
 from optimizer.site_figures import DESIGN_PUE_GUESS, site_figures
 from optimizer.solution import Solution
-from optimizer.spec_roles import POWER_SECTIONS, GroupRole, PlanError, group_roles, open_groups, option_id
+from optimizer.spec_roles import POWER_SECTIONS, GroupRole, PlanError, Unplannable, group_roles, open_groups, option_id
 from twin.catalog import SystemEntry
 from twin.demand import hourly_demand
 from twin.economics import ASSET_CLASSES, capital_recovery_factor, default_staff_usd_per_year
 from twin.equipment import unit_capacity_kw, usable_capacity_kw
 from twin.evaluate import spec_weather
-from twin.perf import OperatingPoint, PerfError, operating_point
+from twin.perf import OperatingPoint, PerfError, frontier, operating_point
 from twin.plan_spec import PlanEquipment, PlanOptions
 from twin.reliability import availability
 from twin.spec import Hall as SpecHall
@@ -70,8 +70,7 @@ def problem_from_spec(
     points = _operating_points(spec, plan)
     variants = {h.id: _hall_variants(spec, plan, h, points) for h in spec.halls}
     catalog = {v: entry_spr for hv in variants.values() for v, entry_spr in hv.items()}
-    if not catalog:
-        raise PlanError("no candidate system fits any hall and serves a workload model at its SLA")
+    _check_servable(spec, plan, points, catalog)
     systems = tuple(_system(spec, v, entry, spr, points[entry.id], busy) for v, (entry, spr) in catalog.items())
     roles = group_roles(spec)
     opened = open_groups(spec, roles)
@@ -103,6 +102,7 @@ def problem_from_spec(
         site_stages=tuple(st for scope, st in stages if scope == SITE),
         fabrics=tuple(_fabric(spec, f) for f in spec.network.fabrics),
         capex_budget_usd=None if plan.capex_budget_usd is None else plan.capex_budget_usd - outside[0],
+        outside_capex_usd=outside[0],
         objective=objective or plan.objective,
     )
 
@@ -122,6 +122,47 @@ def _operating_points(spec: Spec, plan: PlanOptions) -> dict[str, dict[str, Oper
                 continue  # the system cannot serve this model at its SLA: its rate is 0
         out[sid] = served
     return out
+
+
+def _check_servable(spec: Spec, plan: PlanOptions, points, catalog) -> None:
+    """Unplannable, naming the model and the best it can get, when a model with a share no candidate serves at its SLA."""
+    for wm in spec.workload.models:
+        if (wm.share > 0 or plan.demand_output_tokens_per_s.get(wm.model)) and not any(wm.model in points[e.id] for e, _ in catalog.values()):
+            if any(wm.model in served for served in points.values()):
+                continue  # served, only not in a hall that takes its system: said below
+            best, system = _best_interactivity(spec, wm, points)
+            sla = wm.sla
+            raise Unplannable(
+                f"no candidate system serves {wm.model} at its SLA (>= {sla.min_tokens_per_s_per_user:g} tok/s/user, TTFT <= "
+                f"{sla.max_ttft_s:g} s): the best achievable is {best:.1f} tok/s/user, on {system}"
+                if system
+                else f"no candidate system can serve {wm.model} at all ({wm.precision}, ISL {wm.isl}, OSL {wm.osl})"
+            )
+    if not catalog:
+        why = []
+        for h in spec.halls:
+            ph = next((x for x in plan.halls if x.hall == h.id), None)
+            names = plan.systems if ph is None or ph.systems is None else ph.systems
+            names = [n for n in (spec.cat.systems if names == "all" else names) if points.get(n)]
+            if names:
+                lightest = min(names, key=lambda n: spec.cat.systems[n].max_kw)
+                why.append(f"{h.id} allows {h.max_rack_kw:g} kW a rack, its lightest candidate ({lightest}) needs {spec.cat.systems[lightest].max_kw:g} kW")
+        raise Unplannable("no candidate system fits any hall" + (": " + "; ".join(why) if why else ": no hall has a candidate system"))
+
+
+def _best_interactivity(spec: Spec, wm, points) -> tuple[float, str | None]:
+    """The most tokens/s per user any candidate reaches for the model, with the TTFT limit lifted, and on which system."""
+    free = wm.model_copy(update={"sla": wm.sla.model_copy(update={"min_tokens_per_s_per_user": 0.0, "max_ttft_s": 1e9})})
+    best, where = 0.0, None
+    for sid in points:
+        try:
+            curve = frontier(spec.cat.systems[sid], spec.cat.models[wm.model], free)
+        except PerfError:
+            continue
+        top = max((pt.tokens_per_s_per_user for pt in curve), default=0.0)
+        if top > best:
+            best, where = top, sid
+    return best, where
 
 
 def _hall_variants(spec: Spec, plan: PlanOptions, hall: SpecHall, points) -> dict[str, tuple[SystemEntry, int]]:
@@ -319,7 +360,7 @@ def _models(spec: Spec, plan: PlanOptions, systems: tuple[System, ...], hours: i
     best = {m: max(s.rate(m) / s.gpus_per_rack for s in systems) for m in models}
     for wm in spec.workload.models:
         if wm.share > 0 and best[wm.model] == 0:
-            raise PlanError(f"no candidate system can serve {wm.model} at its SLA")
+            raise Unplannable(f"no candidate system that fits a hall serves {wm.model} at its SLA")
     weight = {wm.model: wm.share * best[wm.model] for wm in spec.workload.models}
     total = sum(weight.values())
     return tuple(ModelDemand(m, min_token_share=weight[m] / total * (1 - SHARE_SLACK)) for m in models)

@@ -170,8 +170,9 @@ class PlanProblem:
     fixed_annual_usd: float = 0.0  # staff and other costs that do not scale with the plan
     site_stages: tuple[Stage, ...] = ()
     fabrics: tuple[Fabric, ...] = ()
-    capex_budget_usd: float | None = None
+    capex_budget_usd: float | None = None  # for what the plan builds: net of `outside_capex_usd`
     objective: ObjectiveName = "cost-per-token"
+    outside_capex_usd: float = 0.0  # groups built as written outside the model: counted against the spec's budget
 
     def __post_init__(self) -> None:
         problems = list(_problems(self))
@@ -204,6 +205,7 @@ class Limit:
     subject: str  # a hall, a model, "scope/stage", or the site
     value: float
     unit: Literal["kW", "positions", "USD", "tokens/year"]
+    shown_offset: float = 0.0  # added to the value and to a need when shown: the spec's budget includes what is built outside
 
 
 def limits(p: PlanProblem) -> tuple[Limit, ...]:
@@ -211,7 +213,7 @@ def limits(p: PlanProblem) -> tuple[Limit, ...]:
     out = [Limit("utility", "utility", SITE, p.utility_kw, "kW")]
     out += [Limit(f"positions:{h.id}", "positions", h.id, h.positions, "positions") for h in p.halls]
     if p.capex_budget_usd is not None:
-        out.append(Limit("budget", "budget", SITE, p.capex_budget_usd, "USD"))
+        out.append(Limit("budget", "budget", SITE, p.capex_budget_usd, "USD", p.outside_capex_usd))
     for scope, st in p.stages():
         if st.fixed:
             o = st.options[0]

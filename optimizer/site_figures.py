@@ -37,7 +37,8 @@ from twin.spec import Spec
 from twin.weather import Weather
 
 DESIGN_PUE_GUESS = 1.3  # facility over IT at the design hour, to keep a probe within the interconnect
-LIQUID_STEP = 0.2  # the second probe's liquid shares are this much lower, relatively
+LIQUID_STEP = 0.2
+PROBE_UTILITY_MW = 1e6  # the second probe's liquid shares are this much lower, relatively
 
 
 @dataclass(frozen=True)
@@ -136,6 +137,7 @@ def _probe(
     data["catalog"]["systems"] = [*data["catalog"]["systems"], *systems]
     data["deployments"] = deployments
     data["plan"] = None
+    data["site"]["utility_mw"] = PROBE_UTILITY_MW  # figures per kW, never capped: the interconnect is the MILP's limit
     load = _stage_loads(hall_kw, liquid)
     for items in (*data["power"].values(), *data["cooling"].values()):
         for item in items:

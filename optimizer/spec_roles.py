@@ -27,6 +27,10 @@ class PlanError(ValueError):
     """The spec's `plan:` asks for something the optimizer cannot model; the message says what."""
 
 
+class Unplannable(PlanError):
+    """The request is well formed but no plan can meet it (an SLA no system meets, racks no hall takes): exit 3."""
+
+
 @dataclass(frozen=True)
 class GroupRole:
     """A group, its section, and the stage it becomes: scope (a hall or SITE) and the load it carries."""
