@@ -10,7 +10,7 @@ import pyomo.environ as pyo
 from optimizer.model import MTOK, STAGE_BLOCKS
 from optimizer.problem_types import ObjectiveName, PlanProblem
 
-Status = Literal["optimal", "time-limit"]
+Status = Literal["optimal", "time-limit", "not-proven"]
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ class Solution:
     objective: ObjectiveName
     status: Status
     objective_value: float  # USD per million tokens, USD/year or tokens/year
-    mip_gap: float  # proven relative gap of the objective; for cost-per-token, the last step's (relative to annual cost)
+    mip_gap: float  # proven relative gap of the objective (for cost-per-token, of the ratio); inf when nothing is proven
     solve_time_s: float
     annual_cost_usd: float
     capex_usd: float
@@ -56,6 +56,7 @@ class Solution:
     serving: dict[tuple[str, str, str], float]  # (hall, system, model) -> racks serving the model
     gpus: int
     steps: tuple[DinkelbachStep, ...] = ()
+    time_limit_reached: bool = False  # some MILP stopped at the time limit; status "optimal" says the gap is proven anyway
 
     @property
     def cost_per_mtok_usd(self) -> float:
