@@ -13,13 +13,15 @@ from ui.whatif import cap_note
 
 
 def _number(metric) -> float:
+    """A card's value back as a number: `105.3 M` is 105.3e6, `99.914 %` is 0.99914."""
     text = metric.value.replace("$", "").replace(",", "")
-    value = float(text.split()[0].rstrip("%"))
-    return value * 1e6 if " M" in text else value
+    value = float(text.split()[0])
+    return value * 1e6 if " M" in text else value / 100 if text.endswith("%") else value
 
 
 def kpis(app: AppTest) -> dict[str, float]:
-    return {m.label: _number(m) for m in app.metric}
+    """Cards by label without the unit: {"Throughput": 105.3e6, ...}."""
+    return {m.label.split(" (")[0]: _number(m) for m in app.metric}
 
 
 @pytest.fixture(scope="module")
