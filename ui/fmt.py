@@ -7,7 +7,7 @@ Every page formats through this module so a figure looks the same everywhere:
 - `field(name, x)`: a value formatted by its field name's unit suffix (`it_power_mw` -> `57.7 MW`).
 - `label(name)`: a snake_case name as words with its unit (`ttft_s_p50` -> `TTFT p50 (s)`).
 - `kpi(key, x)` / `KPIS`: the KPIs' labels, units and help texts, shared by cards and tables.
-- `delta(new, old, unit)`: the change a card's badge shows, or None when there is none.
+- `delta(new, old, unit)`: the change a card's badge shows, or None when there is none; `relative(x)` a signed %.
 - `frame(df)`: a table of strings for display (the raw table goes to the download).
 
 New pages (Roadmap, Operate...) add their field suffixes to `SUFFIXES` and their KPIs to `KPIS`.
@@ -164,10 +164,15 @@ def delta(new: float, old: float, unit: str) -> str | None:
     if unit == "%":
         pp = 100 * (new - old)
         return f"{pp:+.{_digits_to_show(pp)}f} pp"
-    if not old:
-        return None
-    rel = 100 * (new / old - 1)
-    return f"{rel:+.{_digits_to_show(rel)}f} %"
+    return relative(new / old - 1) if old else None
+
+
+def relative(change: float | None) -> str:
+    """A relative change as a signed percentage with two significant figures at least (`+3.8 %`, `-0.0012 %`)."""
+    if change is None or change != change:
+        return "–"
+    pct = 100 * change
+    return f"{pct:+.{_digits_to_show(pct)}f} %"
 
 
 def _digits_to_show(x: float) -> int:
@@ -189,4 +194,11 @@ def frame(df: pd.DataFrame, units: dict[str, str] | None = None) -> pd.DataFrame
             out[label(str(col), "" if unit in _IN_CELL else unit)] = [cell(v, unit) for v in values]
         else:
             out[label(str(col))] = [", ".join(map(str, v)) if isinstance(v, list | tuple) else ("–" if v is None else str(v)) for v in values]
+    return out
+
+
+def kpi_rows(df: pd.DataFrame) -> pd.DataFrame:
+    """A display copy of a table whose rows are KPIs (index = KPI keys): each cell in its row's unit, rows by label."""
+    out = pd.DataFrame({str(c): [kpi(k, v) for k, v in df[c].items()] for c in df.columns}, index=[label(str(k), "") for k in df.index])
+    out.columns = [label(str(c), "") if "_" in str(c) else str(c) for c in df.columns]
     return out

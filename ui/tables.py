@@ -26,6 +26,12 @@ def show(df: pd.DataFrame, key: str, *, file: str, units: dict[str, str] | None 
     download_csv(df, file, key=f"{key}_csv", index=not isinstance(df.index, pd.RangeIndex))
 
 
+def show_kpis(df: pd.DataFrame, key: str, *, file: str) -> None:
+    """A table whose rows are KPIs (index = KPI keys), each row in its own unit, with its raw CSV."""
+    st.dataframe(fmt.kpi_rows(df), key=key)
+    download_csv(df, file, key=f"{key}_csv", index=True)
+
+
 def download_csv(df: pd.DataFrame, file: str, *, key: str, index: bool = False, label: str | None = None) -> None:
     """A CSV download of `df` with full-precision numbers."""
     st.download_button(label or f"Download {file}", df.to_csv(index=index).encode("utf-8"), file_name=file, mime="text/csv", key=key)

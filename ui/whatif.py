@@ -155,12 +155,14 @@ def _scenario_name(spec: Spec, moved: str) -> None:
     ss.scenario_auto = auto
 
 
-def _save(spec: Spec, ov: dict, result: Evaluation, valid: bool) -> None:
+def _save(spec: Spec, levers: list[Lever], values: dict, ov: dict, result: Evaluation, valid: bool) -> None:
+    """Save the scenario with every lever's value (moved or not), so Compare shows values, not gaps."""
     name = st.text_input("Scenario name", key="scenario_name", help="How the scenario is listed on the Compare page and by `aift runs`.")
     if st.button("Save scenario", key="save_scenario", disabled=not valid,
                  help="Stores the levers and these KPIs in the results store." if valid else "The levers are not a valid combination: nothing to save."):
         with Store(state.runs_dir()) as store:
-            run_id = store.save_scenario(name, spec, ov, JobResult(result.kpis, {"hourly": result.hourly}))
+            full = {lv.path: int(values[lv.key]) if lv.kind == "count" else values[lv.key] for lv in levers} | ov
+            run_id = store.save_scenario(name, spec, full, JobResult(result.kpis, {"hourly": result.hourly}))
         st.success(f"Saved '{name}' as run {run_id[:8]} in {state.runs_dir()}. Compare it on the Compare page.")
 
 
@@ -210,7 +212,7 @@ def page() -> None:
     for note in ttft_notes(spec, values, result):
         st.info(note)
     _scenario_name(spec, moved)
-    _save(spec, ov, result, valid)
+    _save(spec, levers, values, ov, result, valid)
     c1, c2, c3 = st.columns(3)
     with c1:
         tables.download_csv(kpi_table(result.kpis), f"{spec.name}-kpis.csv", key="kpis_csv", label="Download the KPIs (CSV)")
