@@ -25,7 +25,7 @@ browser:
 run: $(STAMP)
 	$(BIN)/aift validate facility_specs/*.yaml
 	@echo "Opening the app on $(REF): http://localhost:$(PORT)"
-	$(BIN)/streamlit run app.py --server.headless true --server.port $(PORT) --browser.gatherUsageStats false --client.toolbarMode minimal -- $(REF)
+	$(BIN)/streamlit run app.py --server.headless true --server.port $(PORT) --browser.gatherUsageStats false --client.toolbarMode viewer -- $(REF)
 
 test: $(STAMP) browser
 	$(BIN)/pytest -q -n 2

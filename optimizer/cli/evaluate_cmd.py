@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from optimizer.cli.output import FORCE, InputError, check_output, out, print_json, spec_inputs, table, write_atomic
-from twin.evaluate import Evaluation, evaluate
-from twin.loader import load_spec
-from twin.perf import PerfError
-from twin.spec import Spec
+
+if TYPE_CHECKING:
+    from twin.evaluate import Evaluation
+    from twin.spec import Spec
 
 KPI_LABELS = {
     "output_tokens_per_s": "throughput (output tok/s, at SLA)",
@@ -37,6 +38,8 @@ KPI_LABELS = {
 
 def run_evaluate(spec_path: Path, spec: Spec) -> Evaluation:
     """Evaluate the spec read from `spec_path`; a workload the hardware cannot serve is bad input (exit 2)."""
+    from twin.evaluate import evaluate
+    from twin.perf import PerfError
     try:
         return evaluate(spec)
     except PerfError as exc:
@@ -50,6 +53,7 @@ def evaluate_cmd(
     force: bool = FORCE,
 ) -> None:
     """KPIs and the cost breakdown of one analytic year (8760 hours)."""
+    from twin.loader import load_spec
     spec = load_spec(spec_path)
     if hourly is not None:
         check_output("--hourly", hourly, spec_inputs(spec), force=force)

@@ -4,20 +4,21 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from optimizer.cli.output import FORCE, Infeasible, InputError, check_output, out, print_json, spec_inputs, table, write_atomic
-from optimizer.plan_kpis import COMPARED
-from optimizer.planning import PlanInputError, PlanRun, plan_facility
-from optimizer.problem import parse_system_id
-from optimizer.solve import Infeasible as NoPlan
-from twin.loader import load_spec
-from twin.spec import Spec
+
+if TYPE_CHECKING:
+    from optimizer.planning import PlanRun
+    from twin.spec import Spec
 
 
 def run_plan(spec_path: Path, spec: Spec, objective: str | None, time_limit_s: float, shadow: bool, verify: bool) -> PlanRun:
     """Plan the spec read from `spec_path`; bad input raises InputError (exit 2), an impossible request Infeasible (exit 3)."""
+    from optimizer.planning import PlanInputError, plan_facility
+    from optimizer.solve import Infeasible as NoPlan
     try:
         return plan_facility(spec, objective, time_limit_s, shadow, verify)
     except PlanInputError as exc:
@@ -37,6 +38,7 @@ def plan_cmd(
     verify: bool = typer.Option(True, "--verify/--no-verify", help="Score the written plan with the twin, as `aift evaluate` does."),
 ) -> None:
     """Plan racks, cooling and equipment for the lowest cost per token; print the plan, its KPIs and what limits it."""
+    from twin.loader import load_spec
     spec = load_spec(spec_path)
     if out_file is not None:
         check_output("--out", out_file, spec_inputs(spec), force=force)
@@ -50,6 +52,7 @@ def plan_cmd(
 
 
 def _json(run: PlanRun, out_file: Path | None) -> dict:
+    from optimizer.plan_kpis import COMPARED
     s = run.solution
     return {
         "spec": run.spec.name,
@@ -73,6 +76,8 @@ def _json(run: PlanRun, out_file: Path | None) -> dict:
 
 
 def _print(run: PlanRun, out_file: Path | None) -> None:
+    from optimizer.plan_kpis import COMPARED
+    from optimizer.problem import parse_system_id
     s, p = run.solution, run.problem
     rows = []
     for (h, v), n in sorted(s.racks.items()):
