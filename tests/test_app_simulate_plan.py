@@ -47,3 +47,47 @@ def test_plan_runs_and_becomes_the_baseline(app):
     adopted = app.session_state.drafts["plan-pilot-2mw-h100.yaml"]
     assert "name: plan-pilot-2mw-h100" in adopted
     assert adopted.replace("name: plan-pilot-2mw-h100", "name: pilot-2mw-h100", 1) == run.yaml_text
+
+
+def test_an_adopted_plan_is_compared_with_the_facility_it_replaced(app):
+    app.switch_page("ui/pages/plan.py").run()
+    app.button(key="plan_run").click().run()
+    app.button(key="plan_adopt").click().run()
+    app.switch_page("ui/pages/whatif.py").run()
+    assert not app.exception
+    assert app.session_state.baseline["name"] == "pilot-2mw-h100"
+    assert "Badges: change against **pilot-2mw-h100**" in app.caption[0].value
+    assert "plan-pilot-2mw-h100" in app.caption[0].value
+
+
+def test_min_cost_asks_for_the_demand_it_must_meet(app):
+    app.switch_page("ui/pages/plan.py").run()
+    app.selectbox(key="plan_objective").set_value("min-cost").run()
+    models = [m.value for m in app.number_input if m.key.startswith("plan_demand_")]
+    assert len(models) == 2  # llama-3.3-70b and gpt-oss-120b in the pilot's workload
+    app.number_input(key="plan_demand_0").set_value(1e5).run()
+    app.button(key="plan_run").click().run()
+    assert not app.exception
+    assert not app.error, [e.value for e in app.error]
+    run = app.session_state.plan_result
+    assert run.solution.objective == "min-cost"
+
+
+def test_no_table_on_any_page_shows_a_raw_float(app):
+    """Every table on the pages is text formatted by ui.fmt (the raw figures go to the CSV downloads)."""
+    def check(where: str) -> None:
+        for d in app.dataframe:
+            df = d.value
+            raw = [c for c in df.columns if df[c].map(lambda v: isinstance(v, float)).any()]
+            assert not raw, f"{where}: {raw}"
+    check("what-if")
+    app.switch_page("ui/pages/simulate.py").run()
+    app.number_input(key="sim_reps").set_value(2).run()
+    app.toggle(key="sim_serving").set_value(True).run()
+    app.button(key="sim_run").click().run()
+    check("simulate")
+    app.switch_page("ui/pages/plan.py").run()
+    app.toggle(key="plan_shadow").set_value(True).run()
+    app.button(key="plan_run").click().run()
+    check("plan")
+    assert len(app.dataframe) >= 3

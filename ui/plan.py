@@ -161,7 +161,7 @@ def page() -> None:
     run = ss.get("plan_result")
     if run is None or ss.get("plan_for") != spec.spec_hash():
         return
-    st.success(_status(run), icon="✅")
+    st.success(_status(run))
     st.subheader("What the plan decided")
     layout = layout_table(spec, run)
     if not layout["change"].any():
