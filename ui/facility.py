@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
+from twin.yamlio import MAX_FILE_BYTES
 from ui import state
 
 
@@ -36,31 +39,37 @@ def _copy_name(name: str, drafts: dict) -> str:
 
 
 def _take_upload(upload) -> None:
-    """Open an uploaded file; when a draft of that name differs, ask whether to replace it or open a copy."""
+    """Take an upload (ui.state.take_upload checks it); a spec whose name is open with other text asks first."""
     ss = st.session_state
-    try:
-        text = upload.getvalue().decode("utf-8")
-    except UnicodeDecodeError:
-        st.error(f"{upload.name} is not UTF-8 text.")
-        return
     handled = ss.setdefault("uploads_handled", set())
     mark = (upload.file_id, upload.name)
     if mark in handled:
         return
-    if upload.name not in ss.drafts or ss.drafts[upload.name] == text:
+    name, blob = Path(upload.name).name, upload.getvalue()
+    text = None
+    if name in ss.drafts and len(blob) <= MAX_FILE_BYTES:
+        try:
+            text = blob.decode("utf-8")
+        except UnicodeDecodeError:
+            text = None
+    if text is None or ss.drafts[name] == text:
+        if problem := state.take_upload(upload.name, blob):
+            st.error(problem)
+            return
         handled.add(mark)
-        state.open_draft(upload.name, text)
+        if text is not None:
+            state.open_draft(name)
         return
-    copy = _copy_name(upload.name, ss.drafts)
-    st.warning(f"A draft named **{upload.name}** is open and differs from the upload. Replace it, or open the upload as **{copy}**?")
+    copy = _copy_name(name, ss.drafts)
+    st.warning(f"A draft named **{name}** is open and differs from the upload. Replace it, or open the upload as **{copy}**?")
     c1, c2, c3 = st.columns(3)
     if c1.button("Replace my draft", key="upload_replace"):
         handled.add(mark)
-        state.open_draft(upload.name, text, replace=True)
+        state.open_draft(name, text, state.upload_dir(), replace=True)
         st.rerun()
     if c2.button(f"Open as {copy}", key="upload_copy"):
         handled.add(mark)
-        state.open_draft(copy, text)
+        state.open_draft(copy, text, state.upload_dir())
         st.rerun()
     if c3.button("Keep my draft", key="upload_keep"):
         handled.add(mark)
@@ -72,7 +81,8 @@ def page() -> None:
     st.title("Facility")
     left, right = st.columns([2, 3])
     with left:
-        upload = st.file_uploader("Upload a spec (or pick an example in the sidebar)", type=["yaml", "yml"], key="upload")
+        upload = st.file_uploader("Upload a spec, or its weather file (or pick an example in the sidebar)",
+                                  type=["yaml", "yml", *state.WEATHER_SUFFIXES], key="upload")
         if upload is not None:
             _take_upload(upload)
         if len(ss.drafts) > 1:

@@ -111,11 +111,11 @@ def _status(run: PlanRun) -> str:
     return f"{sol.status}: {gap}; solved in {sol.solve_time_s:.1f} s."
 
 
-def adopt(spec_name: str, base_kpis: dict, name: str, text: str) -> None:
-    """Open the plan as a draft named after it, keeping the facility it replaces as the What-if baseline."""
+def adopt(spec_name: str, base_kpis: dict, name: str, text: str, folder) -> None:
+    """Open the plan as a draft named after it (reading files from `folder`), keeping the facility it replaces as the What-if baseline."""
     text = re.sub(r"(?m)^name:\s*.*$", f"name: plan-{spec_name}", text, count=1)
     st.session_state.baseline = {"for": name, "name": spec_name, "kpis": base_kpis}
-    state.open_draft(name, text, replace=True)
+    state.open_draft(name, text, folder, replace=True)
 
 
 def _demand_inputs(spec: Spec) -> dict:
@@ -168,7 +168,7 @@ def page() -> None:
         st.info("The plan keeps the racks as written: with what is open (above), no change improves the objective.")
     tables.show(layout, "plan_layout", file=f"plan-{spec.name}-layout.csv", units={"racks_now": "racks", "racks_in_plan": "racks", "change": "racks"})
     st.subheader("The plan against the current facility")
-    current = run_evaluate(ss.drafts[ss.current], ss.current, "{}")
+    current = run_evaluate(ss.drafts[ss.current], ss.current, str(state.draft_folder(ss.current)), "{}")
     if isinstance(current, str):
         st.error(f"The current facility cannot be evaluated: {current}")
         return
@@ -178,6 +178,6 @@ def page() -> None:
     name = f"plan-{spec.name}.yaml"
     c1, c2 = st.columns(2)
     c1.download_button("Download the plan as a facility spec", run.yaml_text, file_name=name, key="plan_download")
-    c2.button("Load the plan as the new baseline", key="plan_adopt", on_click=adopt, args=(spec.name, current.kpis, name, run.yaml_text),
+    c2.button("Load the plan as the new baseline", key="plan_adopt", on_click=adopt,
+              args=(spec.name, current.kpis, name, run.yaml_text, spec.files_root),
               help="Opens the plan as a draft; the What-if cards then show its change against this facility.")
-
