@@ -4,23 +4,23 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from optimizer.cli.output import FORCE, Infeasible, InputError, check_output, out, print_json, spec_inputs, table, write_atomic
-from optimizer.plan_kpis import COMPARED
-from optimizer.planning import PlanInputError, PlanRun, plan_facility
-from optimizer.problem import parse_system_id
-from optimizer.solve import Infeasible as NoPlan
-from twin.loader import load_spec
-from twin.spec import Spec
-from twin.telemetry.apply import calibrated
+
+if TYPE_CHECKING:
+    from optimizer.planning import PlanRun
+    from twin.spec import Spec
 
 
 def run_plan(
     spec_path: Path, spec: Spec, objective: str | None, time_limit_s: float, shadow: bool, verify: bool, shadow_time_s: float | None = None
 ) -> PlanRun:
     """Plan the spec read from `spec_path`; bad input raises InputError (exit 2), an impossible request Infeasible (exit 3)."""
+    from optimizer.planning import PlanInputError, plan_facility
+    from optimizer.solve import Infeasible as NoPlan
     try:
         return plan_facility(spec, objective, time_limit_s, shadow, verify, shadow_time_s)
     except PlanInputError as exc:
@@ -42,6 +42,9 @@ def plan_cmd(
     calibration: Path | None = typer.Option(None, "--calibration", help="Plan with this overlay of measured correction factors (from `aift calibrate`); the plan keeps it."),
 ) -> None:
     """Plan racks, cooling and equipment for the lowest cost per token; print the plan, its KPIs and what limits it."""
+    from twin.loader import load_spec
+    from twin.telemetry.apply import calibrated
+
     spec = calibrated(load_spec(spec_path), calibration)
     if out_file is not None:
         check_output("--out", out_file, spec_inputs(spec), force=force)
@@ -57,6 +60,7 @@ def plan_cmd(
 
 
 def _json(run: PlanRun, out_file: Path | None) -> dict:
+    from optimizer.plan_kpis import COMPARED
     s = run.solution
     return {
         "spec": run.spec.name,
@@ -81,6 +85,8 @@ def _json(run: PlanRun, out_file: Path | None) -> dict:
 
 
 def _print(run: PlanRun, out_file: Path | None) -> None:
+    from optimizer.plan_kpis import COMPARED
+    from optimizer.problem import parse_system_id
     s, p = run.solution, run.problem
     rows = []
     for (h, v), n in sorted(s.racks.items()):

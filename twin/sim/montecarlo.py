@@ -7,6 +7,7 @@ KPI: the mean over replications, its standard error, and the 5th, 50th and 95th 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
@@ -44,21 +45,31 @@ class MonteCarlo:
                 "spec_hash": self.spec_hash, "version": self.version}
 
 
-def _run_chunk(spec: Spec, children: list, options: SimOptions, setup: YearSetup | None) -> list[SimulatedYear]:
+def _run_chunk(spec: Spec, children: list, options: SimOptions, setup: YearSetup | None,
+               progress: Callable[[int], None] | None = None) -> list[SimulatedYear]:
     setup = setup or prepare(spec)
-    return [simulate_year(spec, child, options, setup) for child in children]
+    years = []
+    for child in children:
+        years.append(simulate_year(spec, child, options, setup))
+        if progress is not None:
+            progress(len(years))
+    return years
 
 
 def monte_carlo(spec: Spec, seed: int = 0, replications: int = 10, options: SimOptions | None = None, *,
-                workers: int = 1, keep_series: bool = False, setup: YearSetup | None = None) -> MonteCarlo:
-    """Simulate `replications` years of `spec`; `workers` > 1 spreads them over processes (same result)."""
+                workers: int = 1, keep_series: bool = False, setup: YearSetup | None = None,
+                progress: Callable[[int], None] | None = None) -> MonteCarlo:
+    """Simulate `replications` years of `spec`; `workers` > 1 spreads them over processes (same result).
+
+    `progress(n)` is called after each of the first n years (one worker only): the app's progress bar and stop button.
+    """
     if replications < 1 or workers < 1:
         raise ValueError("replications and workers must be at least 1")
     options = options or SimOptions()
     workers = min(workers, replications)  # a process per replication at most: more would sit idle
     children = seed_sequence(seed).spawn(replications)
     if workers == 1:
-        years = _run_chunk(spec, children, options, setup)
+        years = _run_chunk(spec, children, options, setup, progress)
     else:
         chunks = [children[i::workers] for i in range(workers)]
         with ProcessPoolExecutor(max_workers=workers) as pool:
