@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from optimizer.explain import LimitUse, ShadowValue, limit_uses, shadow_values, solve_explained
 from optimizer.plan_kpis import predicted_kpis
 from optimizer.plan_yaml import plan_to_spec_yaml
-from optimizer.problem import problem_from_spec
+from optimizer.problem import NoRackFits, problem_from_spec
 from optimizer.problem_types import OBJECTIVES, PlanProblem
 from optimizer.solution import Solution
 from optimizer.solve import Infeasible, SolveError
@@ -43,6 +43,8 @@ def plan_facility(spec: Spec, objective: str | None = None, time_limit_s: float 
     weather = spec_weather(spec)
     try:
         p = problem_from_spec(spec, objective, weather)
+    except NoRackFits as exc:
+        raise Infeasible(str(exc)) from None
     except ValueError as exc:  # PlanError, PerfError, or figures the problem rejects
         raise PlanInputError(str(exc)) from None
     try:

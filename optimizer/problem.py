@@ -64,6 +64,7 @@ def problem_from_spec(spec: Spec, objective: ObjectiveName | None = None, weathe
     if not catalog:
         raise PlanError("no candidate system fits any hall and serves a workload model at its SLA")
     systems = tuple(_system(spec, v, entry, spr, points[entry.id], busy) for v, (entry, spr) in catalog.items())
+    _check_one_rack_fits(spec, systems)
     roles = group_roles(spec)
     opened = open_groups(spec, roles)
     halls = tuple(_hall(spec, plan, h, variants[h.id], roles, opened) for h in spec.halls)
@@ -259,6 +260,22 @@ def _option(spec: Spec, section: str, equipment: str, redundancy: Redundancy, in
     eq = spec.cat.equipment[equipment]
     annual = eq.capex_usd * (crf + eq.maintenance_frac)
     return UnitOption(option_id(equipment, redundancy), unit_capacity_kw(eq), eq.capex_usd, annual, redundancy, installed)
+
+
+class NoRackFits(Exception):
+    """Not one rack of any candidate system fits the utility interconnect: an impossible request (exit 3), not bad input."""
+
+
+def _check_one_rack_fits(spec: Spec, systems: tuple[System, ...]) -> None:
+    """The site figures are per kW of a probe facility; a site that cannot hold one rack has none to measure."""
+    smallest = min(systems, key=lambda s: s.rack_max_kw)
+    need_kw = smallest.rack_max_kw * DESIGN_PUE_GUESS
+    if spec.site.utility_mw * 1000.0 < need_kw:
+        raise NoRackFits(
+            f"the utility interconnect ({spec.site.utility_mw:g} MW) cannot power one rack of any candidate system: the smallest, "
+            f"{smallest.id}, draws up to {smallest.rack_max_kw:,.1f} kW of IT, about {need_kw:,.1f} kW with cooling and losses "
+            f"(PUE {DESIGN_PUE_GUESS:g} at the design hour); raise site.utility_mw to at least {need_kw / 1000:.3g} MW"
+        )
 
 
 def _probe_hall_kw(spec: Spec, halls, system: dict[str, System], roles, opened, peak_shape: float) -> dict[str, float]:
