@@ -111,6 +111,8 @@ def fmt(v: Any) -> str:
     if isinstance(v, int):
         return f"{v:,}"
     if isinstance(v, float):
+        if math.isnan(v):
+            return "-"  # undefined, e.g. a latency with no request
         a = abs(v)
         if a == 0:
             return "0"
