@@ -30,8 +30,11 @@ def test_an_uploaded_trace_is_replayed_and_charted(tmp_path, monkeypatch):
     with running_app(PILOT) as url, chromium_page() as page:
         page.goto(f"{url}/simulate", wait_until="networkidle")
         page.get_by_text("Serving experiment").first.wait_for(timeout=60_000)
-        page.get_by_label("Traffic").first.click()
-        page.get_by_role("option", name="trace").click()
+        traffic = page.get_by_label("Traffic").first
+        traffic.click()
+        page.keyboard.type("trace")
+        page.keyboard.press("Enter")
+        page.get_by_text("Play the trace at its recorded times").first.wait_for(timeout=60_000)
         page.locator('input[type="file"]').set_input_files(str(trace))
         page.get_by_role("button", name="Run the serving experiment").click()
         chart = page.get_by_text("Requests waiting for admission").first

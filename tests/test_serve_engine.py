@@ -152,6 +152,12 @@ def test_a_sessions_next_turn_hits_its_prefix_where_it_was_served(router, hit):
     assert (run.replica[1] == run.replica[0]) == (router == "kv-aware")
     # TTFT of turn 2: arrives 0.5 s after turn 1 ends, prefills what is not cached at 1e-4 s a token.
     assert run.first_token[1] - run.arrival[1] == pytest.approx((1150 - hit) * 1e-4, rel=1e-12)
+    # Disaggregated (a prefill replica, two decode replicas holding the caches): only the uncached tokens are
+    # prefilled remotely and cross the link, at 1e-5 s a token.
+    k = kind(prefill_s_per_token=1e-4, xfer_s_per_token=1e-5)
+    split = simulate(Fleet((Pool(k, 1, "prefill"), Pool(k, 2, "decode"))), t, router=router, drain_s=np.inf)
+    assert split.prefix_hit_tokens[1] == hit
+    assert split.first_token[1] - split.arrival[1] == pytest.approx((1150 - hit) * (1e-4 + 1e-5), rel=1e-12)
 
 
 def test_least_loaded_routing_weighs_replicas_by_their_batch_limit():
@@ -187,3 +193,17 @@ def test_disaggregated_requests_take_a_decode_slot_before_their_prefill():
     assert run.finished == pytest.approx([0.111, 0.222], rel=1e-12)
     assert run.admitted == pytest.approx([0.0, 0.111], rel=1e-12)
     np.testing.assert_array_equal(run.replica, [1, 1])  # the decode replica (the prefill one is index 0)
+
+
+def test_a_thrashing_replica_keeps_every_queue_change():
+    # 20 requests of 10 + 1000 tokens on 2,000 tokens of KV memory: all start, then growth preempts one after
+    # another, each readmitted later. That is more queue changes than the engine first makes room for (3 per
+    # request and 16), so the series must grow, keep them all, and end empty.
+    n = 20
+    run = simulate(Fleet((Pool(kind(kv_tokens=2000, max_seqs=n, prefill_s_per_token=1e-5), 1),)),
+                   requests([0.0] * n, [10] * n, [1000] * n), drain_s=np.inf)
+    assert run.preemptions.sum() > n
+    assert run.queue_times_s.size > 3 * n + 16
+    assert np.isfinite(run.finished).all()
+    assert run.queue_depth[-1] == 0
+    assert run.kv_peak_tokens[0] <= 2000

@@ -49,6 +49,7 @@ def test_a_generic_parquet_trace_with_sessions_shares_prefixes(tmp_path):
 @pytest.mark.parametrize(("text", "where"), [
     ("arrival_s,input_tokens,output_tokens\n0,10,5\n1,ten,5\n", ":3:1: input_tokens: 'ten' is not a whole number"),
     ("arrival_s,input_tokens,output_tokens\n0,10,5\n1,10,0\n", ":3:1: output_tokens: '0' is not a whole number"),
+    ("arrival_s,input_tokens,output_tokens\n0,0,5\n", ":2:1: input_tokens: '0' is not a whole number of tokens from 1"),
     ("arrival_s,input_tokens,output_tokens\n0,10,5\n-1,10,4\n", ":3:1: arrival_s: '-1' is not a finite number"),
     ("arrival_s,input_tokens,output_tokens\n2,10,5\n1,10,4\n", ":3:1: arrival_s: arrivals must be in time order"),
     ("TIMESTAMP,ContextTokens,GeneratedTokens\nyesterday,10,5\n", ":2:1: TIMESTAMP: 'yesterday' is not a date-time"),

@@ -53,7 +53,7 @@ def _controls(spec: Spec) -> Experiment | None:
     by_rate = c1.toggle("Set a rate (req/s) instead of a share of capacity", value=False, key="serve_by_rate")
     level = c2.number_input("Rate, req/s" if by_rate else "Load (share of capacity; > 1 is overload)", 0.001, 1e6,
                             1.0 if by_rate else float(spec.workload.demand.level), key="serve_level")
-    requests = c3.number_input("Requests", 100, 1_000_000, 5000, step=1000, key="serve_requests")
+    requests = c3.number_input("Requests (of a trace: its first ones)", 100, 1_000_000, 5000, step=1000, key="serve_requests")
     replicas = c1.number_input("Replicas of each system", 1, 256, 2, key="serve_replicas")
     pools = c2.selectbox("Prefill and decode", list(POOLS), key="serve_pools")
     lengths = c3.selectbox("Lengths", ["fixed", "lognormal"], key="serve_lengths")

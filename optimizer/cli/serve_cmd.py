@@ -23,7 +23,7 @@ FIGURES = {
     "throughput_tokens_per_s": "throughput (tok/s)", "goodput_tokens_per_s": "goodput: tokens of requests meeting the SLA (tok/s)",
     "sla_attainment": "share of requests meeting the SLA", "queue_mean": "queue depth, time mean",
     "queue_max": "queue depth, max", "queue_at_end": "queue depth when the run ends", "kv_used_share_mean": "KV cache in use, time mean",
-    "kv_used_share_peak": "KV cache in use, peak", "kv_cached_share_mean": "KV cache holding prefixes, time mean",
+    "kv_used_share_peak": "KV cache in use, peak", "busy_share_mean": "replicas busy (share of time stepping)", "kv_cached_share_mean": "KV cache holding prefixes, time mean",
     "prefix_hit_rate": "prefix-cache hits (share of prompt tokens)", "preemptions": "preemptions",
     "requests": "requests", "finished": "finished", "unfinished": "unfinished when the run ended",
     "unfinished_waiting": "  of which never admitted", "unfinished_running": "  of which admitted, not done",

@@ -25,9 +25,9 @@ A replica's step, as vLLM / SGLang / TensorRT-LLM schedule one:
    belong to a session) and release their session's next turn after its tool delay.
 
 Disaggregated, as Dynamo runs it: a request is routed to a decode replica, which admits it
-(a slot and its KV memory, as above) and sends the prompt to the least loaded prefill replica;
-the prefilled KV is written into the reserved memory (`xfer_s_per_token` per prompt token) and
-the first token comes with it. Invariant: a sequence holding KV holds `prompt + gen - 1`
+(a slot and its KV memory, as above) and sends the prompt tokens it does not hold in its prefix
+cache to the least loaded prefill replica; their KV is written into the reserved memory
+(`xfer_s_per_token` per token) and the first token comes with it. Invariant: a sequence holding KV holds `prompt + gen - 1`
 tokens after its first token.
 """
 
@@ -205,6 +205,7 @@ def simulate(opens, arrival, delay, child, prompt, out, session, prefix,
     rejected = np.zeros(n, np.bool_)
     gen = np.zeros(n)  # tokens out so far, for a request not running (a running one's is in its slot)
     ready = np.zeros(n, np.int8)
+    remote = np.zeros(n)  # disaggregated: prompt tokens a prefill replica computes (those not cached on the decode replica)
     qnext = np.full(n, -1, np.int64)
     # replicas
     # running sequences in admission order, in slots per replica (contiguous, for the per-step loops)
@@ -243,8 +244,8 @@ def simulate(opens, arrival, delay, child, prompt, out, session, prefix,
     sess_entry = np.full(max(n_sessions, 1), -1, np.int64)
     ne = 0
     # queue depth change points
-    qt = np.empty(4 * n + 2)
-    qd = np.empty(4 * n + 2)
+    qt = np.empty(3 * n + 16)
+    qd = np.empty(3 * n + 16)
     nq = np.zeros(1, np.int64)
     queued = 0
     _record(qt, qd, nq, 0.0, 0)
@@ -261,6 +262,9 @@ def simulate(opens, arrival, delay, child, prompt, out, session, prefix,
             has_prefill = True
 
     while True:
+        if nq[0] + 4 * width + 16 > qt.size:  # room for what one event may record (admissions, preemptions)
+            qt = np.concatenate((qt, np.empty(qt.size)))
+            qd = np.concatenate((qd, np.empty(qd.size)))
         ta = arrival[opens[pos]] if pos < opens.size else np.inf
         th = heap[0][0] if len(heap) > 0 else np.inf
         if ta == np.inf and th == np.inf:
@@ -309,10 +313,10 @@ def simulate(opens, arrival, delay, child, prompt, out, session, prefix,
                     gen[i] = g
                     kv_used[r] -= s_kv[r, k]
                 if leaves:  # prefilled: the KV goes to a decode replica
-                    heapq.heappush(heap, (t + xfer_s_per_token[T] * prompt[i], TRANSFER, i))
+                    heapq.heappush(heap, (t + xfer_s_per_token[T] * remote[i], TRANSFER, i))
                 elif finished:
                     t_done[i] = t
-                    if session[i] >= 0 and role[r] == AGGREGATED:  # the session's context stays cached until evicted
+                    if session[i] >= 0:  # the session's context stays cached until evicted
                         _cache(ne, session[i], s_kv[r, k], r, sess_entry, e_sess, e_tok, e_rep, e_prev, e_next, ehead, etail, kv_cached)
                         ne += 1
                     c = child[i]
@@ -375,7 +379,7 @@ def simulate(opens, arrival, delay, child, prompt, out, session, prefix,
         b = ndec[r]  # running sequences past their prefill
         while qhead[r] >= 0 and nrun[r] < max_seqs[T]:
             i = qhead[r]
-            need = prompt[i] + gen[i] - (1.0 if ready[i] != 0 else 0.0)
+            need = remote[i] if role[r] == PREFILL else prompt[i] + gen[i] - (1.0 if ready[i] != 0 else 0.0)
             now_dec = 1 if ready[i] != 0 else 0
             e = -1
             h = 0.0
@@ -420,6 +424,7 @@ def simulate(opens, arrival, delay, child, prompt, out, session, prefix,
                 s_rem[r, m] = need - h
                 if role[r] == DECODE:  # the slot and KV are held here; the prompt goes to a prefill replica
                     s_remote[r, m] = True
+                    remote[i] = need - h
                     p = _route(PREFILL, i, router, role, rtype, nrun, nwait, max_seqs, kv_used, wait_tok, kv_cap, prompt, session,
                                prefix, sess_entry, e_rep, e_tok, rr)
                     _enqueue(p, i, qhead, qtail, qnext, nwait, wait_tok, prompt)

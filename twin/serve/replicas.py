@@ -37,7 +37,6 @@ class ReplicaType:
     """What the engine needs of one replica of a system serving a model."""
 
     system: str
-    model: str
     gpus: int
     max_seqs: int
     token_budget: int
@@ -89,7 +88,7 @@ def replica_type(spec: Spec, stream: Stream, *, max_batch: int | None = None, to
     link_gbyte_s = system.scale_up_gbyte_s if g <= system.scale_up_gpus else system.scale_out_gbps / 8.0
     tps = wm.serving.accepted_tokens_per_step if wm.serving.speculative else 1.0
     return ReplicaType(
-        system=stream.system, model=stream.model, gpus=g, max_seqs=seqs,
+        system=stream.system, gpus=g, max_seqs=seqs,
         token_budget=token_budget or default_token_budget(seqs, wm.isl, wm.osl), tokens_per_step=tps, kv_capacity_tokens=cap,
         coef_a=a, coef_b=b,
         prefill_s_per_token=prefill_time(system, model, wm.precision, g, wm.isl) / wm.isl,

@@ -50,7 +50,7 @@ def summarize(run: ServeRun, sla: Sla) -> dict[str, float]:
         "unfinished_waiting": int((~done & np.isfinite(run.arrival) & np.isnan(run.admitted) & ~run.rejected).sum()),
         "unfinished_running": int((~done & np.isfinite(run.admitted)).sum()),
         "unfinished_not_arrived": int(np.isnan(run.arrival).sum()), "rejected_too_long": int(run.rejected.sum()),
-        "measured_from_s": lo, "measured_to_s": hi, "end_s": run.end_s,
+        "measured_from_s": lo, "measured_to_s": hi, "end_s": run.end_s, "horizon_s": run.horizon_s,
     }
     for name, x in latencies(run).items():
         x = x[measured]
@@ -63,6 +63,7 @@ def summarize(run: ServeRun, sla: Sla) -> dict[str, float]:
     s["sla_attainment"] = float(ok[arrived].mean()) if arrived.any() else math.nan
     s["capacity_tokens_per_s"] = run.fleet.capacity_tokens_per_s()
     s |= _queue(run, lo, hi) | _kv(run)
+    s["busy_share_mean"] = float(run.busy_s.sum() / (run.busy_s.size * max(run.end_s, 1e-12)))
     s["preemptions"] = int(run.preemptions.sum())
     s["requests_preempted"] = int((run.preemptions > 0).sum())
     s["wall_s"] = run.wall_s

@@ -44,10 +44,6 @@ class Fleet:
 
     pools: tuple[Pool, ...]
 
-    @property
-    def disaggregated(self) -> bool:
-        return any(p.role == "prefill" for p in self.pools)
-
     def capacity_tokens_per_s(self) -> float:
         """Output tokens/s the serving replicas give at their operating points."""
         return sum(p.count * p.kind.capacity_tokens_per_s for p in self.pools if p.role != "prefill")

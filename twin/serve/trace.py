@@ -80,8 +80,8 @@ def load_trace(path: str | Path) -> Trace:
     lengths = {}
     for c in (in_col, out_col):
         v = pd.to_numeric(df[c], errors="coerce").to_numpy(dtype=float)
-        bad = ~np.isfinite(v) | (v != np.round(v)) | (v < (0 if c == in_col else 1)) | (v > MAX_TOKENS)
-        _flag(issues, f, df, c, bad, f"not a whole number of tokens from {0 if c == in_col else 1} to {MAX_TOKENS:,}")
+        bad = ~np.isfinite(v) | (v != np.round(v)) | (v < 1) | (v > MAX_TOKENS)
+        _flag(issues, f, df, c, bad, f"not a whole number of tokens from 1 to {MAX_TOKENS:,}")
         lengths[c] = v
     if issues:
         raise SpecError(issues)
