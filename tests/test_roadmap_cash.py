@@ -77,6 +77,10 @@ def test_one_rack_over_three_years_by_hand():
     assert crf == pytest.approx(0.093679, abs=1e-6)
     for t in range(3):
         assert pyo.value(m.annual_cost_usd[t]) == pytest.approx(pyo.value(m.year[t].annual_cost_usd) + 2.0e6 * crf, rel=1e-9)
+    # Capital spent: the rack and the shell (and the units) in 2026, nothing after: the same rack needs no more units.
+    assert pyo.value(m.capex_usd[0]) >= bought + 2.0e6
+    assert pyo.value(m.capex_usd[1]) == pytest.approx(0.0, abs=1e-6)
+    assert pyo.value(m.capex_usd[2]) == pytest.approx(0.0, abs=1e-6)
     # Levelized: discounted cost over discounted tokens, the cash of each year discounted as the tokens are.
     opex = [pyo.value(m.opex_usd[t]) for t in range(3)]
     cost = pyo.value(m.rack_pv_usd + m.equipment_pv_usd + m.hall_pv_usd) + opex[0] + opex[1] / 1.08 + opex[2] / 1.08**2

@@ -77,6 +77,10 @@ class RoadmapOptions(Strict):
     )
     lead_time_years: LeadTimes = Field(default_factory=LeadTimes, description="Lead times of racks and equipment.")
     discount_rate: Fraction | None = Field(None, description="Discount rate of cash flows and tokens; default: economics.discount_rate.")
+    capex_budget_usd: dict[Year, Usd] = Field(
+        default_factory=dict,
+        description="Most capital spent in a year (racks, units, switches, halls), USD, from each listed year on; before the first: no limit.",
+    )
 
     @property
     def year_list(self) -> list[int]:

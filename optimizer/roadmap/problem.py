@@ -64,6 +64,7 @@ class RoadmapProblem:
     it_support_frac: float
     stage_class: dict[tuple[str, str], str]  # (scope, stage) -> power | cooling
     objective: str
+    capex_budget_usd: tuple[float | None, ...]  # per year; None: no limit
 
     @property
     def horizon(self) -> int:
@@ -129,6 +130,9 @@ def roadmap_problem(spec: Spec, objective: str | None = None, weather: Weather |
         it_support_frac=econ.it_support_frac,
         stage_class={(scope, st.id): "power" if roles[st.id].section in POWER_SECTIONS else "cooling" for scope, st in base.stages()},
         objective=objective or rm.objective,
+        capex_budget_usd=tuple(
+            step_value(rm.capex_budget_usd, y) if rm.capex_budget_usd and min(rm.capex_budget_usd) <= y else None for y in years
+        ),
     )
 
 
