@@ -54,9 +54,10 @@ def test_discount_factors_and_remaining_values():
 
 
 def test_one_rack_over_three_years_by_hand():
-    # One GB300 NVL72 rack in hall-1 for the whole horizon (life 3), demand one rack covers.
-    spec = small_roadmap(**{"roadmap.system_life_years": 3, "roadmap.demand": {"gpt-oss-120b": {"first_year_tokens_per_s": 0.1e6}}})
-    rp = roadmap_problem(spec, "min-cost")
+    # One GB300 NVL72 rack in hall-1 for the whole horizon (life 3), asked for exactly what it serves in a year.
+    rate = roadmap_problem(small_roadmap()).plans[0].system("gb300-nvl72").rate("gpt-oss-120b")  # tokens a year
+    demand = {"gpt-oss-120b": {"first_year_tokens_per_s": rate / (3600 * 8760)}}
+    rp = roadmap_problem(small_roadmap(**{"roadmap.system_life_years": 3, "roadmap.demand": demand}), "min-cost")
     m = build_roadmap_model(rp)
     for k in m.COHORTS:
         m.cohort[k].fix(1 if k == ("hall-1", "gb300-nvl72", 0, 2) else 0)
@@ -70,8 +71,7 @@ def test_one_rack_over_three_years_by_hand():
     assert pyo.value(m.rack_pv_usd) == pytest.approx(bought - d3 * worth, rel=1e-9)
     # hall-1's $2M shell bought in 2026, worth 1 - 3/25 of it at the horizon; hall-2 never built.
     assert pyo.value(m.hall_pv_usd) == pytest.approx(2.0e6 * (1 - d3 * 0.88), rel=1e-9)
-    tokens = rp.plans[0].system("gb300-nvl72").rate("gpt-oss-120b") / 1e6  # Mtok a year of one rack
-    assert pyo.value(m.pv_tokens_mtok) == pytest.approx(tokens * (1 + 1 / 1.08 + 1 / 1.08**2), rel=1e-9)
+    assert pyo.value(m.pv_tokens_mtok) == pytest.approx(rate / 1e6 * (1 + 1 / 1.08 + 1 / 1.08**2), rel=1e-6)
     # The twin's view of a year: the year-plan's annual cost plus the shell recovered over 25 years.
     crf = capital_recovery_factor(0.08, 25)  # 0.08 x 1.08^25 / (1.08^25 - 1) = 0.093679
     assert crf == pytest.approx(0.093679, abs=1e-6)
