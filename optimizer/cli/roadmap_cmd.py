@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict
 from pathlib import Path
 
 import typer
 
-from optimizer.cli.output import FORCE, Infeasible, InputError, check_output, out, print_json, spec_inputs, table, write_atomic
+from optimizer.cli.output import (
+    FORCE,
+    Infeasible,
+    InputError,
+    check_output,
+    json_document,
+    out,
+    print_json,
+    spec_inputs,
+    table,
+    write_atomic,
+)
 from optimizer.roadmap.planning import RoadmapInputError, RoadmapResult, plan_roadmap
 from optimizer.solve import Infeasible as NoPlan
 from twin.loader import load_spec
@@ -49,7 +59,7 @@ def roadmap_cmd(
     summary = summary_json(result)
     if out_dir is not None:
         write_atomic(out_dir / SCHEDULE_FILE, result.schedule_csv())
-        write_atomic(out_dir / SUMMARY_FILE, json.dumps(summary, indent=1, default=str, allow_nan=False))
+        write_atomic(out_dir / SUMMARY_FILE, json_document(summary))
         for year, text in result.year_yaml.items():
             write_atomic(out_dir / year_file(year), text)
     if as_json:
