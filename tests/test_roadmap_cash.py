@@ -85,3 +85,18 @@ def test_one_rack_over_three_years_by_hand():
     opex = [pyo.value(m.opex_usd[t]) for t in range(3)]
     cost = pyo.value(m.rack_pv_usd + m.equipment_pv_usd + m.hall_pv_usd) + opex[0] + opex[1] / 1.08 + opex[2] / 1.08**2
     assert pyo.value(m.pv_cost_usd) == pytest.approx(cost, rel=1e-12)
+
+
+def test_a_rack_sold_early_loses_the_haircut():
+    # One GB300 rack serves 2026 only and is sold at the start of 2027, a year into its 2-year life: its IT is
+    # worth 1 - 0.8 x 1/2 = 0.6 of $3.5M, less a 25 % haircut: $1.575M; fit-out 1 - 1/25 = 0.96, optics 1 - 1/5 = 0.8.
+    demand = {"gpt-oss-120b": {"tokens_per_s": {2026: 0.1e6, 2027: 0.0}}}
+    spec = small_roadmap(**{"roadmap.demand": demand, "roadmap.resale_haircut_frac": 0.25})
+    rp = roadmap_problem(spec, "min-cost")
+    m = build_roadmap_model(rp)
+    for k in m.COHORTS:
+        m.cohort[k].fix(1 if k == ("hall-1", "gb300-nvl72", 0, 0) else 0)
+    minimize_pv_cost(m)
+    solve_model(m, time_limit_s=60, rel_gap=1e-9)
+    worth = 3.5e6 * 0.6 * 0.75 + 910_000 * 0.96 + 86_400 * 0.8
+    assert pyo.value(m.rack_pv_usd) == pytest.approx(3.5e6 + 910_000 + 86_400 - worth / 1.08, rel=1e-9)

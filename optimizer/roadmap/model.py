@@ -129,8 +129,9 @@ def add_cash_flows(m: pyo.ConcreteModel, rp: RoadmapProblem) -> None:
 
     def cohort_usd(h, v, a, b):
         rv, age = rp.variants[v], b - a + 1
+        sold = b < H - 1  # sold before the horizon's end, or valued at it
         worth = (
-            rv.it_usd_by_year[a] * rp.it_value_share(age)
+            rv.it_usd_by_year[a] * rp.it_value_share(age) * (1.0 - rp.resale_haircut_frac if sold else 1.0)
             + rv.building_usd * rp.remaining("building", age)
             + rv.optics_usd * rp.remaining("network", age)
         )
