@@ -92,6 +92,7 @@ def summary_json(result: RoadmapResult) -> dict:
                 "demand_tokens_per_year": y.demand_tokens_per_year,
                 "tokens_per_year": y.tokens_per_year,
                 "annual_cost_usd": y.annual_cost_usd,
+                "capex_usd": y.capex_usd,
                 "cost_per_million_tokens_usd": y.cost_per_mtok_usd,
                 "twin_cost_per_million_tokens_usd": twin[y.year]["cost_per_million_tokens_usd"] if y.year in twin else None,
                 "gpus_by_system": r.gpus_by_system()[y.year],
@@ -130,6 +131,7 @@ def _print(result: RoadmapResult, out_dir: Path | None) -> None:
                 str(y.year),
                 y.utility_kw / 1000,
                 y.plan.design_facility_kw / 1000,
+                y.capex_usd / 1e6,
                 sum(y.demand_tokens_per_year.values()) / 3.1536e7,
                 y.tokens_per_year / 3.1536e7,
                 y.cost_per_mtok_usd,
@@ -137,7 +139,17 @@ def _print(result: RoadmapResult, out_dir: Path | None) -> None:
                 f"{scored / y.cost_per_mtok_usd - 1:+.2%}" if scored else "-",
             ]
         )
-    columns = ["year", "interconnect MW", "design-hour MW", "demand tok/s", "tok/s", "USD/Mtok (roadmap)", "USD/Mtok (twin)", "difference"]
+    columns = [
+        "year",
+        "interconnect MW",
+        "design-hour MW",
+        "capital M USD",
+        "demand tok/s",
+        "tok/s",
+        "USD/Mtok (roadmap)",
+        "USD/Mtok (twin)",
+        "difference",
+    ]
     out.print(table("Years", columns, rows))
     out.print(f"levelized cost: ${r.levelized_usd_per_mtok:.4f} per million output tokens (discounted cost ${r.pv_cost_usd:,.0f})")
     if projections(result):
