@@ -54,9 +54,10 @@ def test_discount_factors_and_remaining_values():
 
 
 def test_one_rack_over_three_years_by_hand():
-    # One GB300 NVL72 rack in hall-1 for the whole horizon (life 3), demand one rack covers.
-    spec = small_roadmap(**{"roadmap.system_life_years": 3, "roadmap.demand": {"gpt-oss-120b": {"first_year_tokens_per_s": 0.1e6}}})
-    rp = roadmap_problem(spec, "min-cost")
+    # One GB300 NVL72 rack in hall-1 for the whole horizon (life 3), asked for exactly what it serves in a year.
+    rate = roadmap_problem(small_roadmap()).plans[0].system("gb300-nvl72").rate("gpt-oss-120b")  # tokens a year
+    demand = {"gpt-oss-120b": {"first_year_tokens_per_s": rate / (3600 * 8760)}}
+    rp = roadmap_problem(small_roadmap(**{"roadmap.system_life_years": 3, "roadmap.demand": demand}), "min-cost")
     m = build_roadmap_model(rp)
     for k in m.COHORTS:
         m.cohort[k].fix(1 if k == ("hall-1", "gb300-nvl72", 0, 2) else 0)
@@ -70,14 +71,32 @@ def test_one_rack_over_three_years_by_hand():
     assert pyo.value(m.rack_pv_usd) == pytest.approx(bought - d3 * worth, rel=1e-9)
     # hall-1's $2M shell bought in 2026, worth 1 - 3/25 of it at the horizon; hall-2 never built.
     assert pyo.value(m.hall_pv_usd) == pytest.approx(2.0e6 * (1 - d3 * 0.88), rel=1e-9)
-    tokens = rp.plans[0].system("gb300-nvl72").rate("gpt-oss-120b") / 1e6  # Mtok a year of one rack
-    assert pyo.value(m.pv_tokens_mtok) == pytest.approx(tokens * (1 + 1 / 1.08 + 1 / 1.08**2), rel=1e-9)
+    assert pyo.value(m.pv_tokens_mtok) == pytest.approx(rate / 1e6 * (1 + 1 / 1.08 + 1 / 1.08**2), rel=1e-6)
     # The twin's view of a year: the year-plan's annual cost plus the shell recovered over 25 years.
     crf = capital_recovery_factor(0.08, 25)  # 0.08 x 1.08^25 / (1.08^25 - 1) = 0.093679
     assert crf == pytest.approx(0.093679, abs=1e-6)
     for t in range(3):
         assert pyo.value(m.annual_cost_usd[t]) == pytest.approx(pyo.value(m.year[t].annual_cost_usd) + 2.0e6 * crf, rel=1e-9)
+    # Capital spent: the rack and the shell (and the units) in 2026, nothing after: the same rack needs no more units.
+    assert pyo.value(m.capex_usd[0]) >= bought + 2.0e6
+    assert pyo.value(m.capex_usd[1]) == pytest.approx(0.0, abs=1e-6)
+    assert pyo.value(m.capex_usd[2]) == pytest.approx(0.0, abs=1e-6)
     # Levelized: discounted cost over discounted tokens, the cash of each year discounted as the tokens are.
     opex = [pyo.value(m.opex_usd[t]) for t in range(3)]
     cost = pyo.value(m.rack_pv_usd + m.equipment_pv_usd + m.hall_pv_usd) + opex[0] + opex[1] / 1.08 + opex[2] / 1.08**2
     assert pyo.value(m.pv_cost_usd) == pytest.approx(cost, rel=1e-12)
+
+
+def test_a_rack_sold_early_loses_the_haircut():
+    # One GB300 rack serves 2026 only and is sold at the start of 2027, a year into its 2-year life: its IT is
+    # worth 1 - 0.8 x 1/2 = 0.6 of $3.5M, less a 25 % haircut: $1.575M; fit-out 1 - 1/25 = 0.96, optics 1 - 1/5 = 0.8.
+    demand = {"gpt-oss-120b": {"tokens_per_s": {2026: 0.1e6, 2027: 0.0}}}
+    spec = small_roadmap(**{"roadmap.demand": demand, "roadmap.resale_haircut_frac": 0.25})
+    rp = roadmap_problem(spec, "min-cost")
+    m = build_roadmap_model(rp)
+    for k in m.COHORTS:
+        m.cohort[k].fix(1 if k == ("hall-1", "gb300-nvl72", 0, 0) else 0)
+    minimize_pv_cost(m)
+    solve_model(m, time_limit_s=60, rel_gap=1e-9)
+    worth = 3.5e6 * 0.6 * 0.75 + 910_000 * 0.96 + 86_400 * 0.8
+    assert pyo.value(m.rack_pv_usd) == pytest.approx(3.5e6 + 910_000 + 86_400 - worth / 1.08, rel=1e-9)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import pyomo.environ as pyo
 import pytest
 
 from optimizer.roadmap.problem import roadmap_problem
 from optimizer.roadmap.schedule import read_roadmap
-from optimizer.roadmap.solve import solve_roadmap
+from optimizer.roadmap.solve import shadow_values, solve_roadmap
 from tests.roadmap_support import enumerate_schedules, small_roadmap
 
 # Rates at the small spec's SLA: a GB300 NVL72 rack serves ~0.36 M output tokens/s over the year,
@@ -79,3 +80,18 @@ def test_lead_times_hold_racks_and_units_back():
     first, second = ({k: c.installed_units for k, c in y.plan.equipment.items()} for y in found.years[:2])
     assert ("hall-2", "ups-2") in first
     assert first == second
+
+
+def test_a_budget_caps_each_years_spending_at_a_price():
+    # Unconstrained, the least-cost roadmap spends ~$15.8M in 2027 (two Vera Rubin racks); cap 2027 on at $14M.
+    free = roadmap_problem(small_roadmap(), "min-cost")
+    unconstrained = solve_roadmap(free, rel_gap=1e-9)
+    assert max(pyo.value(unconstrained.model.capex_usd[t]) for t in (1, 2)) > 14.0e6  # $15.8M in 2027, $22.4M in 2028
+    capped = roadmap_problem(small_roadmap(**{"roadmap.capex_budget_usd": {2027: 14.0e6}}), "min-cost")
+    run = solve_roadmap(capped, rel_gap=1e-9)
+    assert pyo.value(run.model.capex_usd[0]) > 14.0e6  # 2026 is before the first listed year: no limit
+    assert all(pyo.value(run.model.capex_usd[t]) <= 14.0e6 * (1 + 1e-9) for t in (1, 2))
+    assert pyo.value(run.model.pv_cost_usd) > pyo.value(unconstrained.model.pv_cost_usd)
+    budgets = [b for b in shadow_values(capped, run) if b.kind == "budget"]
+    assert [b.year for b in budgets] == [2027, 2028]
+    assert any(b.dual < 0 for b in budgets)  # more budget somewhere lowers the discounted cost

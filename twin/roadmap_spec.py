@@ -75,8 +75,16 @@ class RoadmapOptions(Strict):
     resale_value_frac: Fraction = Field(
         0.1, description="Value of a rack at the end of its life, share of its price; straight line from the price in between."
     )
+    resale_haircut_frac: Fraction = Field(
+        0.0,
+        description="Share of a rack's remaining value lost when it is sold before the horizon's end (de-installation, the used market's discount).",
+    )
     lead_time_years: LeadTimes = Field(default_factory=LeadTimes, description="Lead times of racks and equipment.")
     discount_rate: Fraction | None = Field(None, description="Discount rate of cash flows and tokens; default: economics.discount_rate.")
+    capex_budget_usd: dict[Year, Usd] = Field(
+        default_factory=dict,
+        description="Most capital spent in a year (racks, units, switches, halls), USD, from each listed year on; before the first: no limit.",
+    )
 
     @property
     def year_list(self) -> list[int]:

@@ -73,6 +73,7 @@ def years_table(result: RoadmapResult) -> pd.DataFrame:
             "halls": len(y.halls_built),
             "interconnect MW": y.utility_kw / 1000,
             "design-hour MW": y.plan.design_facility_kw / 1000,
+            "capital M USD": y.capex_usd / 1e6,
             "tokens/s": y.tokens_per_year / 3.1536e7,
             "USD/Mtok (roadmap)": y.cost_per_mtok_usd,
             "USD/Mtok (twin)": twin.get(y.year, {}).get("cost_per_million_tokens_usd"),

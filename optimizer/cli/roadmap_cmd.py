@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
 
-from optimizer.cli.output import FORCE, Infeasible, InputError, check_output, out, print_json, spec_inputs, table, write_atomic
+from optimizer.cli.output import FORCE, Infeasible, InputError, check_output, json_document, out, print_json, spec_inputs, table, write_atomic
 
 if TYPE_CHECKING:
     from optimizer.roadmap.planning import RoadmapResult
@@ -54,7 +53,7 @@ def roadmap_cmd(
     summary = summary_json(result)
     if out_dir is not None:
         write_atomic(out_dir / SCHEDULE_FILE, result.schedule_csv())
-        write_atomic(out_dir / SUMMARY_FILE, json.dumps(summary, indent=1, default=str, allow_nan=False))
+        write_atomic(out_dir / SUMMARY_FILE, json_document(summary))
         for year, text in result.year_yaml.items():
             write_atomic(out_dir / year_file(year), text)
     if as_json:
@@ -87,6 +86,7 @@ def summary_json(result: RoadmapResult) -> dict:
                 "demand_tokens_per_year": y.demand_tokens_per_year,
                 "tokens_per_year": y.tokens_per_year,
                 "annual_cost_usd": y.annual_cost_usd,
+                "capex_usd": y.capex_usd,
                 "cost_per_million_tokens_usd": y.cost_per_mtok_usd,
                 "twin_cost_per_million_tokens_usd": twin[y.year]["cost_per_million_tokens_usd"] if y.year in twin else None,
                 "gpus_by_system": r.gpus_by_system()[y.year],
@@ -125,6 +125,7 @@ def _print(result: RoadmapResult, out_dir: Path | None) -> None:
                 str(y.year),
                 y.utility_kw / 1000,
                 y.plan.design_facility_kw / 1000,
+                y.capex_usd / 1e6,
                 sum(y.demand_tokens_per_year.values()) / 3.1536e7,
                 y.tokens_per_year / 3.1536e7,
                 y.cost_per_mtok_usd,
@@ -132,7 +133,17 @@ def _print(result: RoadmapResult, out_dir: Path | None) -> None:
                 f"{scored / y.cost_per_mtok_usd - 1:+.2%}" if scored else "-",
             ]
         )
-    columns = ["year", "interconnect MW", "design-hour MW", "demand tok/s", "tok/s", "USD/Mtok (roadmap)", "USD/Mtok (twin)", "difference"]
+    columns = [
+        "year",
+        "interconnect MW",
+        "design-hour MW",
+        "capital M USD",
+        "demand tok/s",
+        "tok/s",
+        "USD/Mtok (roadmap)",
+        "USD/Mtok (twin)",
+        "difference",
+    ]
     out.print(table("Years", columns, rows))
     out.print(f"levelized cost: ${r.levelized_usd_per_mtok:.4f} per million output tokens (discounted cost ${r.pv_cost_usd:,.0f})")
     if projections(result):

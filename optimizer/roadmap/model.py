@@ -29,6 +29,7 @@ def build_roadmap_model(rp: RoadmapProblem) -> pyo.ConcreteModel:
     add_cohorts(m, rp)
     add_kept_choices(m, rp)
     add_cash_flows(m, rp)
+    add_budget(m, rp)
     add_tokens(m, rp)
     return m
 
@@ -122,15 +123,19 @@ def add_cash_flows(m: pyo.ConcreteModel, rp: RoadmapProblem) -> None:
     crf, systems = rp.crf, {s.id: s for s in rp.plans[0].systems}
     fabrics = {f.id: f for f in rp.plans[0].fabrics}
 
+    def buy_usd(v, a):
+        """A rack bought in year a: the year-plan's capex at the price of year a."""
+        return systems[v].rack_capex_usd + rp.variants[v].it_usd_by_year[a] - rp.variants[v].it_base_usd
+
     def cohort_usd(h, v, a, b):
         rv, age = rp.variants[v], b - a + 1
-        buy = systems[v].rack_capex_usd + rv.it_usd_by_year[a] - rv.it_base_usd
+        sold = b < H - 1  # sold before the horizon's end, or valued at it
         worth = (
-            rv.it_usd_by_year[a] * rp.it_value_share(age)
+            rv.it_usd_by_year[a] * rp.it_value_share(age) * (1.0 - rp.resale_haircut_frac if sold else 1.0)
             + rv.building_usd * rp.remaining("building", age)
             + rv.optics_usd * rp.remaining("network", age)
         )
-        return d(a) * buy - d(b + 1) * worth
+        return d(a) * buy_usd(v, a) - d(b + 1) * worth
 
     def added_usd(cls, t):
         """Discounted cost of one USD of an item of class `cls` bought in year t, less its value at the horizon."""
@@ -142,6 +147,12 @@ def add_cash_flows(m: pyo.ConcreteModel, rp: RoadmapProblem) -> None:
         b = getattr(m.year[t], name)
         return b.installed_units[k] - (getattr(m.year[t - 1], name).installed_units[k] if t > 0 else 0)
 
+    def switches_added(f, t):
+        return m.year[t].switches[f] - (m.year[t - 1].switches[f] if t else 0)
+
+    def built_now(h, t):
+        return m.built[h, t] - (m.built[h, t - 1] if t else 0)
+
     option = {(sc, st.id, o.id): o for sc, st in rp.plans[0].stages() for o in st.options}
     m.equipment_pv_usd = pyo.Expression(
         expr=sum(
@@ -150,18 +161,20 @@ def add_cash_flows(m: pyo.ConcreteModel, rp: RoadmapProblem) -> None:
             for k in getattr(m.year[0], name).OPTIONS
             for t in m.YEARS
         )
-        + sum(
-            fabrics[f].switch_capex_usd * added_usd("network", t) * (m.year[t].switches[f] - (m.year[t - 1].switches[f] if t else 0))
-            for f in m.year[0].FABRICS
-            for t in m.YEARS
-        )
+        + sum(fabrics[f].switch_capex_usd * added_usd("network", t) * switches_added(f, t) for f in m.year[0].FABRICS for t in m.YEARS)
     )
     m.hall_pv_usd = pyo.Expression(
-        expr=sum(
-            rp.hall_cost_usd[h] * added_usd("building", t) * (m.built[h, t] - (m.built[h, t - 1] if t else 0))
-            for h in m.HALLS
-            for t in m.YEARS
-        )
+        expr=sum(rp.hall_cost_usd[h] * added_usd("building", t) * built_now(h, t) for h in m.HALLS for t in m.YEARS)
+    )
+    m.capex_usd = pyo.Expression(
+        m.YEARS,
+        rule=lambda m, t: (
+            sum(buy_usd(k[1], t) * m.cohort[k] for k in m.COHORTS if k[2] == t)
+            + sum(option[k].capex_usd * stage_added(name, t, k) for name in STAGE_BLOCKS for k in getattr(m.year[0], name).OPTIONS)
+            + sum(fabrics[f].switch_capex_usd * switches_added(f, t) for f in m.year[0].FABRICS)
+            + sum(rp.hall_cost_usd[h] * built_now(h, t) for h in m.HALLS)
+        ),
+        doc="Capital spent in each year, undiscounted (USD).",
     )
 
     def price_gap(k, t, per_usd):
@@ -203,6 +216,16 @@ def add_cash_flows(m: pyo.ConcreteModel, rp: RoadmapProblem) -> None:
         ),
     )
     m.pv_cost_usd = pyo.Expression(expr=m.rack_pv_usd + m.equipment_pv_usd + m.hall_pv_usd + sum(d(t) * m.opex_usd[t] for t in m.YEARS))
+
+
+def add_budget(m: pyo.ConcreteModel, rp: RoadmapProblem) -> None:
+    """Each year's capital spending within that year's budget, where there is one."""
+
+    @m.Constraint(m.YEARS)
+    def capex_within_budget(m, t):
+        r"""$K_t \le B_t$"""
+        budget = rp.capex_budget_usd[t]
+        return pyo.Constraint.Skip if budget is None else m.capex_usd[t] <= budget
 
 
 def add_tokens(m: pyo.ConcreteModel, rp: RoadmapProblem) -> None:

@@ -8,7 +8,8 @@ price of a kW-year) are read once, on the campus at its largest interconnect.
 What links the years, in cash (USD) and discounted to the first year at `discount` per year:
 - racks come in cohorts: installed at the start of year `a`, serving years a..b (at most
   the system's life), then sold at their remaining value; the IT part is worth its price
-  falling in a straight line to `resale_value_frac` of it at the end of its life, the
+  falling in a straight line to `resale_value_frac` of it at the end of its life (less
+  `resale_haircut_frac` of that when sold before the horizon's end), the
   building fit-out and optics fall in a straight line over their class's life;
 - power and cooling units and switches are kept once bought, and are credited at the
   horizon's end with their straight-line remaining value, as are the halls' shells;
@@ -57,6 +58,7 @@ class RoadmapProblem:
     hall_cost_usd: dict[str, float]
     life_years: int
     resale_value_frac: float
+    resale_haircut_frac: float  # lost on a sale before the horizon's end
     equipment_lead_years: int
     discount: float
     crf: dict[str, float]  # capital recovery factor per asset class, at the spec's economics
@@ -64,6 +66,7 @@ class RoadmapProblem:
     it_support_frac: float
     stage_class: dict[tuple[str, str], str]  # (scope, stage) -> power | cooling
     objective: str
+    capex_budget_usd: tuple[float | None, ...]  # per year; None: no limit
 
     @property
     def horizon(self) -> int:
@@ -122,6 +125,7 @@ def roadmap_problem(spec: Spec, objective: str | None = None, weather: Weather |
         hall_cost_usd={h.id: halls[h.id].cost_usd if h.id in halls else 0.0 for h in base.halls},
         life_years=rm.system_life_years,
         resale_value_frac=rm.resale_value_frac,
+        resale_haircut_frac=rm.resale_haircut_frac,
         equipment_lead_years=rm.lead_time_years.equipment,
         discount=econ.discount_rate if rm.discount_rate is None else rm.discount_rate,
         crf=crf,
@@ -129,6 +133,9 @@ def roadmap_problem(spec: Spec, objective: str | None = None, weather: Weather |
         it_support_frac=econ.it_support_frac,
         stage_class={(scope, st.id): "power" if roles[st.id].section in POWER_SECTIONS else "cooling" for scope, st in base.stages()},
         objective=objective or rm.objective,
+        capex_budget_usd=tuple(
+            step_value(rm.capex_budget_usd, y) if rm.capex_budget_usd and min(rm.capex_budget_usd) <= y else None for y in years
+        ),
     )
 
 

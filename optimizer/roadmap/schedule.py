@@ -27,6 +27,7 @@ class RoadmapYear:
     it_price_usd: dict[str, float]  # catalog system -> mean price of one system over its racks in service
     hall_annual_usd: float  # capital recovery of the halls' shells
     annual_cost_usd: float  # the twin's view: capital recovery at the spec's lives plus this year's opex
+    capex_usd: float  # capital spent this year, undiscounted: racks, units, switches, halls' shells
 
     @property
     def tokens_per_year(self) -> float:
@@ -113,6 +114,7 @@ def read_roadmap(rp: RoadmapProblem, run: RoadmapRun) -> Roadmap:
                 it_price_usd=_mean_prices(rp, cohorts, t),
                 hall_annual_usd=sum(rp.hall_cost_usd[h] * rp.crf["building"] for h in built),
                 annual_cost_usd=pyo.value(m.annual_cost_usd[t]),
+                capex_usd=pyo.value(m.capex_usd[t]),
             )
         )
     return Roadmap(

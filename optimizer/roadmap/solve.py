@@ -116,7 +116,7 @@ class Binding:
     """One limit of one year: its slack at the roadmap, and the LP dual (change of the objective per unit)."""
 
     year: int
-    kind: str  # utility | demand | positions
+    kind: str  # utility | demand | positions | budget
     subject: str  # site, a model, a hall
     limit: float
     used: float
@@ -126,7 +126,7 @@ class Binding:
 
 
 def shadow_values(rp: RoadmapProblem, run: RoadmapRun, *, time_limit_s: float = 60.0) -> tuple[Binding, ...]:
-    """Each year's interconnect, demands and built halls' positions, with their duals in the LP at the solution."""
+    """Each year's interconnect, demands, budget and built halls' positions, with their duals in the LP at the solution."""
     lp = run.model.clone()
     for v in lp.component_data_objects(pyo.Var):
         if v.is_binary():
@@ -160,6 +160,9 @@ def shadow_values(rp: RoadmapProblem, run: RoadmapRun, *, time_limit_s: float = 
                         0.0,
                     )
                 )
+        if rp.capex_budget_usd[t] is not None:
+            c = lp.capex_within_budget[t]
+            out.append(Binding(year, "budget", "site", rp.capex_budget_usd[t], pyo.value(m.capex_usd[t]), "USD", duals.get(c, 0.0), 0.0))
         for h in p.halls:
             if round(pyo.value(m.built[h.id, t])):
                 c = lp.racks_only_in_built_halls[h.id, t]
