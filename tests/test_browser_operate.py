@@ -26,7 +26,16 @@ def test_the_scorecard_html_opens_offline_with_its_plots(tmp_path, monkeypatch):
     OUT.mkdir(parents=True, exist_ok=True)
     with chromium_page() as page:
         asked = []
-        page.route("**/*", lambda route: route.continue_() if route.request.url.startswith("file:") else (asked.append(route.request.url), route.abort()))
+
+        def offline(route):
+            """Let the report's own file through; refuse and remember anything from the network."""
+            if route.request.url.startswith("file:"):
+                route.continue_()
+            else:
+                asked.append(route.request.url)
+                route.abort()
+
+        page.route("**/*", offline)
         errors = []
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.goto(report.as_uri(), wait_until="load")

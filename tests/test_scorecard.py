@@ -36,6 +36,7 @@ def test_markdown_has_every_section_and_the_measured_comparison(scorecard):
     for scenario in ("A model endpoint fails", "A GPU node goes offline", "Latency rises", "Demand spikes"):
         assert f"| {scenario} |" in md
     assert "| search |" in md
+    assert "| tenant | tokens measured | share |" in md  # the telemetry's tokens per tenant, beside the twin's
     assert "| chat |" in md
     assert "<script" not in md
 

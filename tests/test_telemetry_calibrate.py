@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from tests.conftest import PILOT, REFERENCE
@@ -11,7 +13,7 @@ from tests.telemetry_support import aift
 from twin.evaluate import evaluate
 from twin.loader import load_spec
 from twin.telemetry.apply import with_calibration
-from twin.telemetry.calibrate import calibrate
+from twin.telemetry.calibrate import calibrate, fleet
 from twin.telemetry.mapping import load_mapping
 from twin.telemetry.overlay import Calibration, DeploymentCalibration
 from twin.telemetry.read import read_telemetry
@@ -123,3 +125,13 @@ def test_a_deployment_whose_series_are_missing_keeps_factor_1_and_is_reported(lo
     assert hall2.throughput_since is None
     assert hall2.power_factor == pytest.approx(1.0, rel=0.02)  # its GPUs were still scraped
     assert "hall-2/gb300-nvl72: throughput (series not found or not mapped) not measured; no throughput fitted" in r.drift
+
+
+def test_the_fleet_sum_skips_a_bin_a_measured_deployment_missed():
+    # a: 10, 20 measured; b: 5, then a gap; c never measured (left out). Bin 1: 10 + 5 = 15 against 8 + 4 = 12;
+    # bin 2: b missed it, so the fleet is not measured there (a partial sum would read as a drop).
+    s = pd.DataFrame({"time": [1, 2, 1, 2, 1, 2], "deployment": list("aabbcc"), "quantity": "output tokens/s",
+                      "measured": [10, 20, 5, np.nan, np.nan, np.nan], "predicted": [8, 16, 4, 4, 3, 3]})
+    f = fleet(s, "output tokens/s")
+    assert list(f.loc[1]) == [15.0, 12.0]
+    assert np.isnan(f.loc[2, "measured"])

@@ -15,7 +15,7 @@ from twin.errors import SpecError
 from twin.loader import load_spec
 from twin.telemetry.findings import Findings
 from twin.telemetry.mapping import Mapper, load_mapping
-from twin.telemetry.rates import counter_rates, histogram_quantile
+from twin.telemetry.rates import counter_rates, histogram_quantile, usual_intervals
 from twin.telemetry.read import read_telemetry
 
 T0 = 1_780_000_000  # Unix seconds of the first scrape
@@ -254,3 +254,26 @@ def test_sglang_metrics_as_its_docs_show_them(tmp_path):
     assert roles["output_tokens"] == 7.557572e06
     assert roles["kv_cache_usage"] == 0.28
     assert [n.path for n in tm.findings.notes] == ["sglang:cache_hit_rate"]  # a rate with no counts behind it: not used, said so
+
+
+def test_a_series_missing_from_some_scrapes_is_a_gap_not_a_drop(tmp_path):
+    # Two engines scraped every 15 s; engine B's series is missing from the scrapes at 15, 30 and 45 s (its exporter
+    # was down). B's counter goes 0 -> 600 between 0 s and 60 s: one 60 s interval, over 3 x 15 s, so a gap, left out;
+    # then +150 over 60-75 s. A's rate is untouched: 100 tokens every 15 s.
+    def scrape(t, a, b):
+        text = vllm_scrape((T0 + t) * 1000, a, 0.0, [1], model="org/a")
+        return text + (vllm_scrape((T0 + t) * 1000, b, 0.0, [1], model="org/b") if b is not None else "")
+
+    f = tmp_path / "two-engines.prom"
+    f.write_text("".join(scrape(t, a, b) for t, a, b in [(0, 0, 0), (15, 100, None), (30, 200, None), (45, 300, None), (60, 400, 600), (75, 500, 750)]))
+    tm = read_telemetry([f])
+    gen = _counter(tm, "vllm:generation_tokens")
+    edges = np.array([T0, T0 + 90.0])
+    scrape_s = usual_intervals(tm.samples)[str(f)]
+    assert scrape_s == 15.0  # B's own intervals (60, 15) would not tell a 60 s hole from a slow exporter
+    by_model = {tm.labels[sid]["model_name"]: g for sid, g in gen.groupby("series")}
+    assert counter_rates(by_model["org/a"], edges, tm.findings, scrape_s)[0] == pytest.approx(500 / 75)
+    assert counter_rates(by_model["org/b"], edges, tm.findings, scrape_s)[0] == pytest.approx(150 / 15)
+    gap = [n for n in tm.findings.notes if "gap of 1 min" in n.message]
+    assert len(gap) == 1
+    assert 'model_name="org/b"' in gap[0].path

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import typer
@@ -44,7 +44,7 @@ def check(
     if as_json:
         print_json(summary)
         return
-    span = " to ".join(datetime.fromtimestamp(x).isoformat() for x in (tm.start, tm.end)) if tm.start is not None else "-"
+    span = " to ".join(datetime.fromtimestamp(x, UTC).strftime("%Y-%m-%d %H:%M") for x in (tm.start, tm.end)) if tm.start is not None else "-"
     out.print(f"{len(tm.files)} file(s), {len(tm.samples):,} samples, {len(tm.meters):,} meter rows, {span} UTC")
     out.print(table("Series by role", ["role", "series"], [[k, int(v)] for k, v in sorted(counts.items())]))
     out.print(table("Per deployment", ["deployment", "bins with tokens/s", "GPUs scraped", "bins with GPU util"], rows))

@@ -7,6 +7,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from optimizer.scorecard.data import Scorecard
+from twin.telemetry.calibrate import fleet
 
 LAYOUT = dict(template="plotly_white", height=340, margin=dict(l=60, r=20, t=50, b=40), legend=dict(orientation="h", y=-0.2))
 
@@ -30,8 +31,7 @@ def daily_profile(sc: Scorecard) -> go.Figure:
 def measured_vs_twin(s: pd.DataFrame) -> go.Figure:
     """Fleet tokens/s and PUE over time, measured and predicted at the measured load (`CalibrationResult.series`)."""
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, subplot_titles=("Output tokens/s, fleet", "PUE"), vertical_spacing=0.12)
-    tok = s[s["quantity"] == "output tokens/s"].groupby("time")[["measured", "predicted"]].sum(min_count=1)
-    pue = s[s["quantity"] == "PUE"].set_index("time")
+    tok, pue = fleet(s, "output tokens/s"), fleet(s, "PUE")
     for row, frame in ((1, tok), (2, pue)):
         fig.add_trace(go.Scatter(x=frame.index, y=frame["predicted"], name="twin (at the measured load)", line=dict(color="#888", dash="dash"),
                                  showlegend=row == 1), row=row, col=1)

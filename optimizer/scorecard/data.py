@@ -25,7 +25,7 @@ from twin.production import streams
 from twin.reliability import availability
 from twin.spec import Spec
 from twin.telemetry.apply import with_calibration
-from twin.telemetry.calibrate import CalibrationResult, calibrate
+from twin.telemetry.calibrate import CalibrationResult, calibrate, fleet
 from twin.telemetry.mapping import Mapping
 from twin.telemetry.predict import hour_of_year, uncalibrated
 from twin.telemetry.read import Telemetry
@@ -110,11 +110,8 @@ def _measured_rows(spec: Spec, ss, cal: CalibrationResult) -> list[dict]:
     rows = []
 
     def pair(quantity: str) -> tuple[float | None, float | None]:
-        q = s[(s["quantity"] == quantity)].dropna(subset=["measured", "predicted"])
-        if q.empty:
-            return None, None
-        by_time = q.groupby("time")[["measured", "predicted"]].sum() if quantity != "PUE" else q.set_index("time")[["measured", "predicted"]]
-        return float(by_time["measured"].mean()), float(by_time["predicted"].mean())
+        both = fleet(s, quantity).dropna()
+        return (float(both["measured"].mean()), float(both["predicted"].mean())) if len(both) else (None, None)
 
     for quantity, label in (("output tokens/s", "output tokens/s (fleet, mean)"), ("IT power kW", "GPU systems' IT power, kW (mean)"), ("PUE", "PUE (mean)")):
         meas, pred = pair(quantity)

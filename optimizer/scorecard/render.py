@@ -82,10 +82,18 @@ def _tenants(sc: Scorecard) -> list:
     rows = [[t.tenant, ", ".join(t.models), t.output_tokens_per_year, t.gpus, t.showback_usd, t.showback_usd_per_million_tokens or "-",
              t.chargeback_usd, t.chargeback_usd_per_million_tokens or "-"] for t in sc.tenants]
     total = sum(t.showback_usd for t in sc.tenants)
-    return [("p", "Showback splits the annual cost by tokens served; chargeback by reserved GPUs (a workload model's `tenant`). "
-                  f"Both add up to the annual cost, ${total:,.0f}."),
-            ("table", ["tenant", "models", "tokens/yr", "GPUs", "showback USD/yr", "USD/Mtok", "chargeback USD/yr", "USD/Mtok"], rows),
-            ("fig", charts.tenants(sc))]
+    blocks = [("p", "Showback splits the annual cost by tokens served; chargeback by reserved GPUs (a workload model's `tenant`). "
+                    f"Both add up to the annual cost, ${total:,.0f}."),
+              ("table", ["tenant", "models", "tokens/yr", "GPUs", "showback USD/yr", "USD/Mtok", "chargeback USD/yr", "USD/Mtok"], rows),
+              ("fig", charts.tenants(sc))]
+    measured = sc.calibration.measured.tenant_tokens if sc.calibration else {}
+    if sum(measured.values()) > 0:
+        whole = sum(measured.values())
+        blocks += [("p", "Measured: output tokens per tenant over the telemetry period (by the mapping's `tenant`, else the model's), "
+                         "and the annual cost split by those shares."),
+                   ("table", ["tenant", "tokens measured", "share", "showback USD/yr at the measured shares"],
+                    [[t, n, f"{n / whole:.1%}", total * n / whole] for t, n in sorted(measured.items())])]
+    return blocks
 
 
 def render_markdown(sc: Scorecard) -> str:

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 import numpy as np
 import pandas as pd
 
+from twin.demand import hourly_demand
 from twin.deployments import deployment_keys
 from twin.production import streams
 from twin.spec import Spec
@@ -24,7 +25,16 @@ from twin.telemetry.fit import Fit, fit_factor, fit_offset
 from twin.telemetry.mapping import Mapper, Mapping
 from twin.telemetry.measured import Measured, measure
 from twin.telemetry.overlay import Calibration, DeploymentCalibration
-from twin.telemetry.predict import board_power_w, deployment_kw, dynamic_share, energy_at, measured_weather, tokens_at, uncalibrated
+from twin.telemetry.predict import (
+    board_power_w,
+    deployment_kw,
+    dynamic_share,
+    energy_at,
+    hour_of_year,
+    measured_weather,
+    tokens_at,
+    uncalibrated,
+)
 from twin.telemetry.read import Telemetry
 
 DRIFT_TOLERANCE = 0.02  # a factor within 2 % of 1 (or a PUE within 0.02) is on plan
@@ -81,6 +91,14 @@ def calibrate(spec: Spec, tm: Telemetry, mapping: Mapping | None = None, step_s:
     return CalibrationResult(cal, fits, drift, series, m)
 
 
+def fleet(series: pd.DataFrame, quantity: str) -> pd.DataFrame:
+    """Measured and predicted `quantity` summed over the deployments that measured it, per bin (NaN where one is missing)."""
+    q = series[series["quantity"] == quantity]
+    seen = q.groupby("deployment")["measured"].apply(lambda x: x.notna().any())
+    q = q[q["deployment"].isin(seen[seen].index)]
+    return q.groupby("time")[["measured", "predicted"]].sum(min_count=max(int(seen.sum()), 1))
+
+
 def _pue(raw: Spec, ss, m: Measured, cal: Calibration) -> tuple[Fit | None, pd.DataFrame]:
     """PUE offset: measured PUE minus the energy model's at the measured weather and load, fitted power factors applied."""
     site, t0 = m.site, m.edges[:-1]
@@ -88,9 +106,9 @@ def _pue(raw: Spec, ss, m: Measured, cal: Calibration) -> tuple[Fit | None, pd.D
     ok = np.isfinite(pue_meas) & np.isfinite(site["outdoor_c"].to_numpy(float))
     pred = np.full(len(t0), np.nan)
     if ok.sum() >= 3:
-        util = m.util[:, ok]
-        fallback = np.nanmean(util, axis=0) if np.isfinite(util).any() else np.full(ok.sum(), raw.workload.demand.level)
-        util = np.where(np.isfinite(util), util, np.where(np.isfinite(fallback), fallback, raw.workload.demand.level))
+        # a deployment without a utilization reading at a bin runs, as the twin plans, at the demand of that hour
+        planned = hourly_demand(raw.workload.demand)[hour_of_year(t0[ok])]
+        util = np.where(np.isfinite(m.util[:, ok]), m.util[:, ok], planned[None, :])
         with_power = with_calibration(raw, cal)
         weather = measured_weather(raw, t0[ok], site["outdoor_c"].to_numpy(float)[ok], site["wet_bulb_c"].to_numpy(float)[ok])
         pred[ok] = energy_at(with_power, ss, util, weather).pue

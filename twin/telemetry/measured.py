@@ -18,7 +18,7 @@ import pandas as pd
 from twin.spec import Spec
 from twin.telemetry.findings import Findings
 from twin.telemetry.mapping import Assignment, Mapper
-from twin.telemetry.rates import counter_rates, gauge_means, grid, histogram_quantile, increases
+from twin.telemetry.rates import counter_rates, gauge_means, grid, histogram_quantile, increases, usual_intervals
 from twin.telemetry.read import Telemetry
 
 METER_VALUES = ["utility_kw", "it_kw", "cooling_kw", "outdoor_c", "wet_bulb_c"]
@@ -76,10 +76,12 @@ def measure(spec: Spec, tm: Telemetry, mapper: Mapper, step_s: float = 3600.0, f
     tenant_tokens: dict[str, float] = defaultdict(float)
     tenant_of_model = {wm.model: wm.tenant for wm in spec.workload.models}
     values = s[s["part"] == "value"]
+    usual = usual_intervals(s)
     for sid, g in values.groupby("series", sort=True):
         a, role = assigned[sid], g["role"].iloc[0]
+        scrape_s = min((usual[f] for f in g["file"].unique() if f in usual), default=None)
         if role == "output_tokens":
-            rate = counter_rates(g, edges, findings)
+            rate = counter_rates(g, edges, findings, scrape_s)
             inc, _ = increases(g["t"].to_numpy(float), g["value"].to_numpy(float))
             tenant = a.tenant or tenant_of_model.get(a.model or "") or "unassigned"
             tenant_tokens[tenant] += float(inc.sum())
@@ -90,7 +92,7 @@ def measure(spec: Spec, tm: Telemetry, mapper: Mapper, step_s: float = 3600.0, f
         elif a.deployment is not None and role == "gpu_power_w":
             power[a.deployment].append(gauge_means(g, edges))
         elif role in ("prefix_cache_queries", "prefix_cache_hits", "requests_finished", "requests_aborted"):
-            counter_rates(g, edges, findings)  # notes resets and gaps
+            counter_rates(g, edges, findings, scrape_s)  # notes resets and gaps
     return Measured(
         edges=edges,
         tokens=np.array([_sum_or_nan(tokens[k], bins) for k in range(ndep)]).reshape(ndep, bins),

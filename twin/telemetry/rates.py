@@ -2,8 +2,9 @@
 
 A counter only rises; a fall means the process restarted and counts again from zero, so
 the increase over that interval is the new value (Prometheus's reset rule). An interval
-longer than `GAP_FACTOR` times the series' usual scrape interval is a gap (an exporter
-down, a scrape lost): it is left out rather than averaged over, and noted. On the grid, a
+longer than `GAP_FACTOR` times the usual scrape interval (the median over every series of
+the file, so a series missing from many scrapes is still seen) is a gap (an exporter down,
+a scrape lost): it is left out rather than averaged over, and noted. On the grid, a
 bin's rate is the increase of the intervals ending in it over their duration; a gauge's
 value is the mean of its samples in the bin.
 """
@@ -25,10 +26,18 @@ def increases(t: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.where(reset, v[1:], d), reset
 
 
-def gaps(t: np.ndarray) -> np.ndarray:
-    """Per interval: True where it is longer than GAP_FACTOR times the median interval."""
+def gaps(t: np.ndarray, usual_s: float | None = None) -> np.ndarray:
+    """Per interval: True where it is longer than GAP_FACTOR times the usual interval (default: this series' median)."""
     dt = np.diff(t)
-    return dt > GAP_FACTOR * np.median(dt) if dt.size else np.zeros(0, dtype=bool)
+    if not dt.size:
+        return np.zeros(0, dtype=bool)
+    return dt > GAP_FACTOR * (usual_s if usual_s is not None else np.median(dt))
+
+
+def usual_intervals(samples: pd.DataFrame) -> dict[str, float]:
+    """Per file, the median interval between successive samples of a series: the scrape interval."""
+    dt = samples.groupby(["file", "series", "part", "le"], dropna=False, sort=False)["t"].diff()
+    return dt.groupby(samples["file"]).median().dropna().to_dict()
 
 
 def grid(start: float, end: float, step_s: float) -> np.ndarray:
@@ -37,17 +46,18 @@ def grid(start: float, end: float, step_s: float) -> np.ndarray:
     return start + step_s * np.arange(n + 1)
 
 
-def counter_rates(series: pd.DataFrame, edges: np.ndarray, findings: Findings | None = None) -> np.ndarray:
+def counter_rates(series: pd.DataFrame, edges: np.ndarray, findings: Findings | None = None, usual_s: float | None = None) -> np.ndarray:
     """Per bin, the counter's rate (units per second); NaN where no interval ends in the bin.
 
-    `series` holds one counter's samples (`t`, `value`, `file`, `line`), sorted by time.
+    `series` holds one counter's samples (`t`, `value`, `file`, `line`), sorted by time;
+    `usual_s` is the scrape interval gaps are judged by (default: the series' own median).
     """
     t, v = series["t"].to_numpy(float), series["value"].to_numpy(float)
     out = np.full(len(edges) - 1, np.nan)
     if t.size < 2:
         return out
     inc, reset = increases(t, v)
-    gap = gaps(t)
+    gap = gaps(t, usual_s)
     if findings is not None:
         _note(series, reset, gap, findings)
     keep = ~gap
