@@ -397,8 +397,8 @@ def add_demand(m: pyo.ConcreteModel, p: PlanProblem, bounds: RackBounds) -> None
         return m.tokens_mtok[d] >= share * m.total_tokens_mtok if share else pyo.Constraint.Skip
 
 
-AVAILABILITY_NEGLIGIBLE = 1e-5  # a group whose importance times unavailability stays below this costs no tokens worth pricing
-BIN_GROWTH = 1.1  # candidate unit counts: bins of usable units this much wider each, priced at their largest count
+AVAILABILITY_NEGLIGIBLE = 1e-3  # importance times unavailability below this costs at most ~0.1 % of the tokens: not priced
+BIN_GROWTH = 1.2  # candidate unit counts: bins of usable units this much wider each, priced at their largest count
 
 
 def add_availability(m: pyo.ConcreteModel, p: PlanProblem, bounds: RackBounds) -> None:
@@ -439,11 +439,11 @@ def _availability_term(m, p: PlanProblem, bounds: RackBounds, b, k, st, scope):
     if st.importance <= 0 or most <= 0 or st.importance * o.unavailability(most) < AVAILABILITY_NEGLIGIBLE:
         return None
     halls = p.served_halls(scope, st)
-    tokens = sum(p.system(s).rate(d) / MTOK * m.serving[h, s, d] for (h, s, d) in m.SERVES if h in halls)
+    tokens = _tokens_of(m, p, halls)
     if o.installed is not None:  # built as it stands: a fixed unavailability on its halls' tokens
         return st.importance * o.unavailability(o.usable_units(o.installed)) * tokens
     big = sum(bounds.per_hall[h] * max((p.system(s).rate(d) for (hh, s, d) in m.SERVES if hh == h), default=0.0) for h in halls) / MTOK
-    bins = _bins(o, most)
+    bins = _bins(o, most, st.importance)
     tag = "_".join(k).replace("@", "_").replace("+", "p").replace("-", "_")
     y = pyo.Var(range(len(bins)), domain=pyo.Binary)
     z = pyo.Var(range(len(bins)), domain=pyo.NonNegativeReals, bounds=(0, big))
@@ -458,9 +458,23 @@ def _availability_term(m, p: PlanProblem, bounds: RackBounds, b, k, st, scope):
     return st.importance * sum(o.unavailability(hi) * z[i] for i, (_, hi) in enumerate(bins))
 
 
-def _bins(o, most: int) -> list[tuple[int, int]]:
+def _tokens_of(m: pyo.ConcreteModel, p: PlanProblem, halls: tuple[str, ...]):
+    """A variable equal to the tokens (Mtok) of `halls`, one per set of halls, so the big-M rows of the bins stay sparse."""
+    if not hasattr(m, "HALL_SETS"):
+        m.HALL_SETS = {}
+    if halls not in m.HALL_SETS:
+        i = len(m.HALL_SETS)
+        t = pyo.Var(domain=pyo.NonNegativeReals)
+        m.add_component(f"tokens_of_hall_set_{i}", t)
+        rule = t == sum(p.system(s).rate(d) / MTOK * m.serving[h, s, d] for (h, s, d) in m.SERVES if h in halls)
+        m.add_component(f"tokens_of_hall_set_{i}_defined", pyo.Constraint(expr=rule))
+        m.HALL_SETS[halls] = t
+    return m.HALL_SETS[halls]
+
+
+def _bins(o, most: int, importance: float) -> list[tuple[int, int]]:
     """Usable-unit bins (lo, hi) covering 0..most: one up to where unavailability starts to matter, then growing by `BIN_GROWTH`."""
-    start = next((u for u in range(1, most + 1) if o.unavailability(u) >= AVAILABILITY_NEGLIGIBLE), most)
+    start = next((u for u in range(1, most + 1) if importance * o.unavailability(u) >= AVAILABILITY_NEGLIGIBLE), most)
     bins, lo = [(0, max(start - 1, 0))], start
     while lo <= most:
         hi = min(most, max(lo, math.floor(lo * BIN_GROWTH)))

@@ -210,7 +210,8 @@ def _crf(spec: Spec) -> dict[str, float]:
 def _system(spec: Spec, variant: str, entry: SystemEntry, spr: int, points: dict[str, OperatingPoint], busy: np.ndarray) -> System:
     """One rack of a variant: production per model, power at the busiest hour and over the year (per model served), cost."""
     econ, crf = spec.economics, _crf(spec)
-    peak_busy, mean_busy, busy_hours = float(busy.max()), float(busy.mean()), float(busy.sum())
+    peak_busy, busy_hours = float(busy.max()), float(busy.sum())
+    mean_busy = min(float(busy.mean()), peak_busy)  # a flat year: the mean may round above the peak
     gpus = entry.gpus_per_system * spr
     span = entry.max_kw - entry.idle_kw
     dynamic = {m: min((p.system_power_kw - entry.idle_kw) / span, 1.0) for m, p in points.items()}
