@@ -3,8 +3,8 @@
 Each hall keeps the reference's own A/B UPS and busways, its CDU and CRAH loops and its
 2-tier fabric; the site-wide groups (tx-a/tx-b/tx-mech, their generators, the dry-cooler
 and chiller plants) serve every hall, so they grow with N. Everything is open to the
-planner: GB300 and GB200 NVL72 in every hall, every group's units and its redundancy
-among `REDUNDANCY`, the racks deployed ignored; the mechanical transformers and
+planner: GB300 and GB200 NVL72 in every hall, every group's units, the site-wide groups'
+redundancy among `REDUNDANCY` (the halls' own keep the reference's), the racks deployed ignored; the mechanical transformers and
 generators, which power only the cooling, are built to scale (the planner cannot size them).
 """
 
@@ -52,10 +52,11 @@ def campus_spec(halls: int, utility_mw: float) -> Spec:
                 g["units"] = MECH_UNITS_PER_HALL * halls + 1
     groups = [g["id"] for sec in ("generators", "transformers", "ups", "distribution") for g in data["power"][sec] if not g["id"].endswith("-mech")]
     groups += [g["id"] for sec in ("plants", "loops") for g in data["cooling"][sec]]
+    site = {g["id"] for sec in ("generators", "transformers") for g in data["power"][sec]} | {g["id"] for g in data["cooling"]["plants"]}
     data["plan"] = {
         "systems": SYSTEMS,
         "keep_deployments": False,
-        "equipment": [{"group": g, "redundancy": REDUNDANCY} if not g.startswith("bus-") else {"group": g} for g in groups],
+        "equipment": [{"group": g, "redundancy": REDUNDANCY} if g in site else {"group": g} for g in groups],
     }
     spec = Spec.model_validate(data)
     spec._base_catalog, spec._path = ref._base_catalog, ref.path

@@ -40,6 +40,7 @@ def add_plan(m: pyo.Block, p: PlanProblem, *, elastic: bool = False) -> None:
     add_hall_cooling(m, p, bounds)
     add_site_equipment(m, p, bounds)
     add_demand(m, p, bounds)
+    add_availability(m, p, bounds)
     add_costs(m, p)
     add_budget(m, p)
 
@@ -401,6 +402,92 @@ def add_demand(m: pyo.ConcreteModel, p: PlanProblem, bounds: RackBounds) -> None
         return m.tokens_mtok[d] >= share * m.total_tokens_mtok if share else pyo.Constraint.Skip
 
 
+AVAILABILITY_NEGLIGIBLE = 1e-3  # importance times unavailability below this costs at most ~0.1 % of the tokens: not priced
+BIN_GROWTH = 1.2  # candidate unit counts: bins of usable units this much wider each, priced at their largest count
+
+
+def add_availability(m: pyo.ConcreteModel, p: PlanProblem, bounds: RackBounds) -> None:
+    r"""Tokens lost to unavailability: $L \ge c_j T + s_j \big(Q_0 T + \sum_g I_g \sum_{o,b} q_{o,b} Z_{g,o,b}\big)$ per tangent $j$.
+
+    Each group's usable units fall in one of a few bins per option ($y_{g,o,b}$), priced at
+    the unavailability of the bin's largest count; $Z_{g,o,b} = T_g\, y_{g,o,b}$ (the tokens of
+    the halls the group serves) is linearized with a big-M. Served tokens are $T - L$.
+    Groups whose unavailability never matters get no bins.
+    """
+    m.lost_tokens_mtok = pyo.Var(domain=pyo.NonNegativeReals, bounds=(0, None))
+    m.served_tokens_mtok = pyo.Expression(expr=m.total_tokens_mtok - m.lost_tokens_mtok)
+    terms = []
+    if p.loss_tangents:
+        scope_of = {st.id: scope for scope, st in p.stages()}
+        for name in STAGE_BLOCKS:
+            b = getattr(m, name)
+            for k in b.OPTIONS:
+                scope, stage_id, _ = k
+                st = next(st for sc, st in p.stages() if (sc, st.id) == (scope, stage_id))
+                term = _availability_term(m, p, bounds, b, k, st, scope_of[st.id])
+                if term is not None:
+                    terms.append(term)
+    m.AVAILABILITY_TANGENTS = pyo.RangeSet(0, len(p.loss_tangents) - 1) if p.loss_tangents else pyo.Set(initialize=[])
+    weighted = sum(terms) + p.other_unavailability * m.total_tokens_mtok
+
+    @m.Constraint(m.AVAILABILITY_TANGENTS)
+    def tokens_lost_to_unavailability(m, j):
+        r"""$L \ge c_j T + s_j Q T$"""
+        c, slope = p.loss_tangents[j]
+        return m.lost_tokens_mtok >= c * m.total_tokens_mtok + slope * weighted
+
+
+def _availability_term(m, p: PlanProblem, bounds: RackBounds, b, k, st, scope):
+    r"""$I_g \sum_b q_b Z_b$ for one option of a stage (None when negligible), adding its bins to the block."""
+    o = next(o for o in st.options if o.id == k[2])
+    most = int(b.usable_units[k].ub or 0)
+    if st.importance <= 0 or most <= 0 or st.importance * o.unavailability(most) < AVAILABILITY_NEGLIGIBLE:
+        return None
+    halls = p.served_halls(scope, st)
+    tokens = _tokens_of(m, p, halls)
+    if o.installed is not None:  # built as it stands: a fixed unavailability on its halls' tokens
+        return st.importance * o.unavailability(o.usable_units(o.installed)) * tokens
+    big = sum(bounds.per_hall[h] * max((p.system(s).rate(d) for (hh, s, d) in m.SERVES if hh == h), default=0.0) for h in halls) / MTOK
+    bins = _bins(o, most, st.importance)
+    tag = "_".join(k).replace("@", "_").replace("+", "p").replace("-", "_")
+    y = pyo.Var(range(len(bins)), domain=pyo.Binary)
+    z = pyo.Var(range(len(bins)), domain=pyo.NonNegativeReals, bounds=(0, big))
+    b.add_component(f"bin_{tag}", y)
+    b.add_component(f"tokens_in_bin_{tag}", z)
+    b.add_component(f"one_bin_{tag}", pyo.Constraint(expr=sum(y[i] for i in y) == b.chosen[k]))
+    b.add_component(f"units_above_bin_{tag}", pyo.Constraint(expr=b.usable_units[k] >= sum(lo * y[i] for i, (lo, _) in enumerate(bins))))
+    b.add_component(f"units_below_bin_{tag}", pyo.Constraint(expr=b.usable_units[k] <= sum(hi * y[i] for i, (_, hi) in enumerate(bins))))
+    b.add_component(
+        f"tokens_of_bin_{tag}", pyo.Constraint(range(len(bins)), rule=lambda _, i: z[i] >= tokens - big * (1 - y[i]))
+    )
+    return st.importance * sum(o.unavailability(hi) * z[i] for i, (_, hi) in enumerate(bins))
+
+
+def _tokens_of(m: pyo.ConcreteModel, p: PlanProblem, halls: tuple[str, ...]):
+    """A variable equal to the tokens (Mtok) of `halls`, one per set of halls, so the big-M rows of the bins stay sparse."""
+    if not hasattr(m, "HALL_SETS"):
+        m.HALL_SETS = {}
+    if halls not in m.HALL_SETS:
+        i = len(m.HALL_SETS)
+        t = pyo.Var(domain=pyo.NonNegativeReals)
+        m.add_component(f"tokens_of_hall_set_{i}", t)
+        rule = t == sum(p.system(s).rate(d) / MTOK * m.serving[h, s, d] for (h, s, d) in m.SERVES if h in halls)
+        m.add_component(f"tokens_of_hall_set_{i}_defined", pyo.Constraint(expr=rule))
+        m.HALL_SETS[halls] = t
+    return m.HALL_SETS[halls]
+
+
+def _bins(o, most: int, importance: float) -> list[tuple[int, int]]:
+    """Usable-unit bins (lo, hi) covering 0..most: one up to where unavailability starts to matter, then growing by `BIN_GROWTH`."""
+    start = next((u for u in range(1, most + 1) if importance * o.unavailability(u) >= AVAILABILITY_NEGLIGIBLE), most)
+    bins, lo = [(0, max(start - 1, 0))], start
+    while lo <= most:
+        hi = min(most, max(lo, math.floor(lo * BIN_GROWTH)))
+        bins.append((lo, hi))
+        lo = hi + 1
+    return bins
+
+
 def add_costs(m: pyo.ConcreteModel, p: PlanProblem) -> None:
     """Capex, and the annual cost: annualized capex and fixed opex, energy, demand charges, fixed costs."""
     fabric = {f.id: f for f in p.fabrics}
@@ -444,15 +531,15 @@ def minimize_cost(m: pyo.ConcreteModel) -> None:
 
 
 def maximize_tokens(m: pyo.ConcreteModel) -> None:
-    r"""$\max T$ (Mtok/year)."""
-    _set_objective(m, m.total_tokens_mtok, pyo.maximize)
+    r"""$\max T - L$ (Mtok/year served)."""
+    _set_objective(m, m.served_tokens_mtok, pyo.maximize)
 
 
 def minimize_cost_less_token_value(m: pyo.ConcreteModel, price_usd_per_mtok: float) -> None:
     r"""Dinkelbach's parametric problem $\min C - \lambda T$ at the price $\lambda$ of a million tokens."""
     if not hasattr(m, "token_price"):
         m.token_price = pyo.Param(mutable=True, initialize=0.0, domain=pyo.NonNegativeReals)
-        _set_objective(m, m.annual_cost_usd - m.token_price * m.total_tokens_mtok, pyo.minimize)
+        _set_objective(m, m.annual_cost_usd - m.token_price * m.served_tokens_mtok, pyo.minimize)
     m.token_price.set_value(price_usd_per_mtok)
 
 
@@ -469,4 +556,4 @@ def hold_cost(m: pyo.ConcreteModel, usd: float, give: float) -> None:
 
 def hold_tokens(m: pyo.ConcreteModel, mtok: float, give: float) -> None:
     """Keep the tokens within a relative `give` of a first pass's optimum while a second objective breaks ties."""
-    m.tokens_held_at_optimum = pyo.Constraint(expr=m.total_tokens_mtok * (1 + give) >= mtok)
+    m.tokens_held_at_optimum = pyo.Constraint(expr=m.served_tokens_mtok * (1 + give) >= mtok)

@@ -62,6 +62,8 @@ def solve_spec(
             again = solve(nearer, time_limit_s=(deadline - time.monotonic()) / passes_left, rel_gap=rel_gap)
         except SolveError:
             break
+        if sol.status == "optimal" and again.status != "optimal":
+            break  # a proven plan is not traded for an unproven one
         settled = (again.racks, again.cooling) == (sol.racks, sol.cooling)
         p, sol = nearer, again
         if settled:

@@ -21,10 +21,20 @@ from dataclasses import replace
 
 import numpy as np
 
+from optimizer.availability_figures import loss_tangents
 from optimizer.problem_types import SITE, Fabric, Hall, ModelDemand, ObjectiveName, PlanProblem, Redundancy, Stage, System, UnitOption
-from optimizer.site_figures import DESIGN_PUE_GUESS, site_figures
+from optimizer.site_figures import DESIGN_PUE_GUESS, SiteFigures, site_figures
 from optimizer.solution import Solution
-from optimizer.spec_roles import POWER_SECTIONS, GroupRole, PlanError, Unplannable, group_roles, open_groups, option_id
+from optimizer.spec_roles import (
+    POWER_SECTIONS,
+    GroupRole,
+    PlanError,
+    Unplannable,
+    group_roles,
+    open_groups,
+    option_id,
+    parse_option_id,
+)
 from twin.catalog import SystemEntry
 from twin.demand import hourly_demand
 from twin.economics import ASSET_CLASSES, capital_recovery_factor, default_staff_usd_per_year
@@ -32,7 +42,7 @@ from twin.equipment import unit_capacity_kw, usable_capacity_kw
 from twin.evaluate import spec_weather
 from twin.perf import OperatingPoint, PerfError, frontier, operating_point
 from twin.plan_spec import PlanEquipment, PlanOptions
-from twin.reliability import availability
+from twin.reliability import unit_availability
 from twin.spec import Hall as SpecHall
 from twin.spec import Spec
 from twin.telemetry.apply import system_factors
@@ -66,8 +76,8 @@ def problem_from_spec(
     plan = spec.plan or PlanOptions()
     weather = weather or spec_weather(spec)
     hours = len(weather.dry_bulb_c)
-    fleet_availability = availability(spec).facility if spec.deployments else 1.0
-    busy = np.minimum(hourly_demand(spec.workload.demand, hours), fleet_availability)
+    demand = np.minimum(hourly_demand(spec.workload.demand, hours), 1.0)
+    busy = demand  # at full availability: what unavailability costs is priced by the plan (`availability_figures`)
     points = _operating_points(spec, plan)
     variants = {h.id: _hall_variants(spec, plan, h, points) for h in spec.halls}
     catalog = {v: entry_spr for hv in variants.values() for v, entry_spr in hv.items()}
@@ -84,8 +94,9 @@ def problem_from_spec(
     hall_kw = _probe_hall_kw(spec, halls, system, roles, opened, float(shape.max()))
     if at is not None and at.racks:
         hall_kw, liquid, shape = _plan_probe(halls, system, catalog, points, busy, at)
-    site = site_figures(spec, hall_kw, liquid, shape, weather, roles, opened)
-    stages = [(r.scope, _stage(spec, r, opened, site.load_factors)) for r in roles.values() if r.scope is not None]
+    chosen = None if at is None else {g: _built(c) for (_, g), c in at.equipment.items()}
+    site = site_figures(spec, hall_kw, liquid, shape, weather, roles, opened, chosen)
+    stages = [(r.scope, _stage(spec, r, opened, site)) for r in roles.values() if r.scope is not None]
     halls = tuple(replace(h, stages=tuple(st for scope, st in stages if scope == h.id)) for h in halls)
     outside = outside_groups_usd(spec)
     staff = spec.economics.staff_usd_per_year
@@ -105,6 +116,8 @@ def problem_from_spec(
         fabrics=tuple(_fabric(spec, f) for f in spec.network.fabrics),
         capex_budget_usd=None if plan.capex_budget_usd is None else plan.capex_budget_usd - outside[0],
         outside_capex_usd=outside[0],
+        loss_tangents=loss_tangents(demand),
+        other_unavailability=site.other_unavailability,
         objective=objective or plan.objective,
     )
 
@@ -205,7 +218,8 @@ def _system(spec: Spec, variant: str, entry: SystemEntry, spr: int, points: dict
     """
     tput, power = factors
     econ, crf = spec.economics, _crf(spec)
-    peak_busy, mean_busy, busy_hours = float(busy.max()), float(busy.mean()), float(busy.sum())
+    peak_busy, busy_hours = float(busy.max()), float(busy.sum())
+    mean_busy = min(float(busy.mean()), peak_busy)  # a flat year: the mean may round above the peak
     gpus = entry.gpus_per_system * spr
     span = entry.max_kw - entry.idle_kw
     dynamic = {m: min((p.system_power_kw - entry.idle_kw) / span, 1.0) for m, p in points.items()}
@@ -306,14 +320,14 @@ def outside_groups_usd(spec: Spec) -> tuple[float, float]:
     return sum(o.capex_usd * o.installed for o in built), sum(o.annual_usd * o.installed for o in built)
 
 
-def _stage(spec: Spec, role: GroupRole, opened: dict[str, PlanEquipment], factors: dict[str, float]) -> Stage:
-    """A group as a stage: the options the plan opens, or the units as built."""
+def _stage(spec: Spec, role: GroupRole, opened: dict[str, PlanEquipment], site: SiteFigures) -> Stage:
+    """A group as a stage: the options the plan opens, or the units as built; its load factor and importance from the twin."""
     g, pe = role.group, opened.get(role.group.id)
     if pe is None:
         options = [_option(spec, role.section, g.equipment, g.redundancy, g.units)]
     else:
         options = [_option(spec, role.section, e, r) for e in pe.equipment or [g.equipment] for r in pe.redundancy or [g.redundancy]]
-    return Stage(g.id, role.carries, tuple(options), role.halls, factors.get(g.id, 1.0))
+    return Stage(g.id, role.carries, tuple(options), role.halls, site.load_factors.get(g.id, 1.0), site.importance.get(g.id, 0.0))
 
 
 def _option(spec: Spec, section: str, equipment: str, redundancy: Redundancy, installed: int | None = None) -> UnitOption:
@@ -321,7 +335,8 @@ def _option(spec: Spec, section: str, equipment: str, redundancy: Redundancy, in
     crf = _crf(spec)["power" if section in POWER_SECTIONS else "cooling"]
     eq = spec.cat.equipment[equipment]
     annual = eq.capex_usd * (crf + eq.maintenance_frac)
-    return UnitOption(option_id(equipment, redundancy), unit_capacity_kw(eq), eq.capex_usd, annual, redundancy, installed)
+    unit = unit_availability(eq.mtbf_h, eq.mttr_h) * (1.0 - eq.fail_to_start if eq.kind == "generator" else 1.0)
+    return UnitOption(option_id(equipment, redundancy), unit_capacity_kw(eq), eq.capex_usd, annual, redundancy, installed, unit)
 
 
 def _probe_hall_kw(spec: Spec, halls, system: dict[str, System], roles, opened, peak_shape: float) -> dict[str, float]:
@@ -339,6 +354,12 @@ def _probe_hall_kw(spec: Spec, halls, system: dict[str, System], roles, opened, 
         return kw
     scale = min(1.0, spec.site.utility_mw * 1000.0 / (total * peak_shape * DESIGN_PUE_GUESS), fixed_it.get(SITE, math.inf) / total)
     return {h: v * scale for h, v in kw.items()}
+
+
+def _built(choice) -> tuple[str, int, str]:
+    """(equipment, units, redundancy) of a plan's choice for a group."""
+    equipment, redundancy = parse_option_id(choice.option)
+    return equipment, choice.installed_units, redundancy
 
 
 def _plan_probe(halls, system: dict[str, System], catalog, points, busy: np.ndarray, at: Solution):

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from twin.reliability import k_of_n
+
 CoolingType = Literal["air", "liquid"]
 Carries = Literal["it", "liquid_heat", "air_heat", "facility"]
 Redundancy = Literal["N", "N+1", "N+2", "2N"]
@@ -32,6 +34,7 @@ class UnitOption:
     annual_usd: float
     redundancy: Redundancy = "N"
     installed: int | None = None  # units already in place and kept; None lets the optimizer choose
+    unit_availability: float = 1.0  # of one unit (MTBF/(MTBF+MTTR), times 1 - fail-to-start for generators)
 
     @property
     def units_per_usable(self) -> int:
@@ -46,6 +49,12 @@ class UnitOption:
     def usable_units(self, installed: int) -> int:
         """Units whose capacity counts when `installed` are in place (inverse of the scheme)."""
         return (installed - self.spare_units) // self.units_per_usable
+
+    def unavailability(self, usable: int) -> float:
+        """1 - the twin's k-of-n availability of the group with `usable` units needed (`twin.reliability.k_of_n`)."""
+        if usable <= 0 or self.unit_availability >= 1.0:
+            return 0.0
+        return 1.0 - k_of_n(self.unit_availability, usable, usable * self.units_per_usable + self.spare_units)
 
 
 @dataclass(frozen=True)
@@ -65,6 +74,7 @@ class Stage:
     options: tuple[UnitOption, ...]
     halls: frozenset[str] | None = None
     load_factor: float = 1.0  # the twin's N-1 design load per kW of the load above (losses, pumps and fans downstream)
+    importance: float = 0.0  # d(availability of its halls' racks)/d(its own availability): Birnbaum, from the twin
 
     @property
     def fixed(self) -> bool:
@@ -173,6 +183,10 @@ class PlanProblem:
     capex_budget_usd: float | None = None  # for what the plan builds: net of `outside_capex_usd`
     objective: ObjectiveName = "cost-per-token"
     outside_capex_usd: float = 0.0  # groups built as written outside the model: counted against the spec's budget
+    # Share of tokens lost to unavailability Q (`optimizer.availability_figures`): G(Q) >= c + s Q for each (c, s);
+    # Q = other_unavailability + sum of each stage's importance times its unavailability. Empty: availability ignored.
+    loss_tangents: tuple[tuple[float, float], ...] = ()
+    other_unavailability: float = 0.0
 
     def __post_init__(self) -> None:
         problems = list(_problems(self))

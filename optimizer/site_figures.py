@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from optimizer.availability_figures import group_importance
 from optimizer.problem_types import SITE, Conditions, Redundancy, UnitOption
 from optimizer.spec_roles import GroupRole
 from twin.economics import demand_charge_usd, energy_cost_usd
@@ -50,6 +51,8 @@ class SiteFigures:
     energy_usd_per_kw_year: float  # energy and water per kW of mean facility power, weighted by the load's hours
     demand_charge_usd_per_kw_year: float  # per kW of peak facility power
     load_factors: dict[str, float] = field(default_factory=dict)  # group id -> `Stage.load_factor`
+    importance: dict[str, float] = field(default_factory=dict)  # group id -> `Stage.importance`
+    other_unavailability: float = 0.0  # `PlanProblem.other_unavailability`
 
 
 def site_figures(
@@ -60,6 +63,7 @@ def site_figures(
     weather: Weather,
     roles: dict[str, GroupRole],
     opened: dict[str, PlanEquipment],
+    chosen: dict[str, tuple[str, int, str]] | None = None,
 ) -> SiteFigures:
     """Figures from the two probes.
 
@@ -70,10 +74,11 @@ def site_figures(
         shape: hourly IT power of the fleet as a share of its nameplate.
         weather: the year the spec's climate gives.
         roles, opened: the groups' roles and the ones the plan sizes.
+        chosen: a plan's (equipment, units, redundancy) of the groups it sized, for the probe to build as they are.
     """
     lower = {h: s * (1 - LIQUID_STEP) for h, s in hall_liquid.items()}
-    probe = _probe(spec, hall_kw, hall_liquid, roles, opened)
-    base, step = hourly_power(probe, shape, weather), hourly_power(_probe(spec, hall_kw, lower, roles, opened), shape, weather)
+    probe = _probe(spec, hall_kw, hall_liquid, roles, opened, chosen)
+    base, step = hourly_power(probe, shape, weather), hourly_power(_probe(spec, hall_kw, lower, roles, opened, chosen), shape, weather)
     liquid = sum(hall_kw[h] * s for h, s in hall_liquid.items()) / sum(hall_kw.values())
     moved = liquid * LIQUID_STEP  # share of IT moved from liquid to air between the probes
 
@@ -94,6 +99,7 @@ def site_figures(
         float(energy / base.facility_kw.mean()),
         float(demand_charge_usd(base.facility_kw, tariff) / base.facility_kw.max()),
         _load_factors(probe, hall_kw, hall_liquid, roles, weather),
+        *group_importance(probe, {h: f"probe-{h}" for h, kw in hall_kw.items() if kw > 0}, {g for g, r in roles.items() if r.scope is not None}),
     )
 
 
@@ -121,9 +127,14 @@ def _load_factors(probe: Spec, hall_kw, hall_liquid, roles: dict[str, GroupRole]
 
 
 def _probe(
-    spec: Spec, hall_kw: dict[str, float], liquid: dict[str, float], roles: dict[str, GroupRole], opened: dict[str, PlanEquipment]
+    spec: Spec,
+    hall_kw: dict[str, float],
+    liquid: dict[str, float],
+    roles: dict[str, GroupRole],
+    opened: dict[str, PlanEquipment],
+    chosen: dict[str, tuple[str, int, str]] | None = None,
 ) -> Spec:
-    """The spec with one synthetic rack group per hall, its heat split as `liquid` says, and the open groups sized for it."""
+    """The spec with one synthetic rack group per hall, its heat split as `liquid` says, and the open groups sized for it (or as `chosen`)."""
     data = spec.model_dump(mode="python", by_alias=True)
     template = next(iter(spec.cat.systems.values()))
     systems, deployments = [], []
@@ -141,7 +152,9 @@ def _probe(
     load = _stage_loads(hall_kw, liquid)
     for items in (*data["power"].values(), *data["cooling"].values()):
         for item in items:
-            if item["id"] in opened:
+            if chosen and item["id"] in chosen:
+                item["equipment"], item["units"], item["redundancy"] = chosen[item["id"]]
+            elif item["id"] in opened:
                 role = roles[item["id"]]
                 eq = spec.cat.equipment[item["equipment"]]
                 halls = role.halls or (hall_kw if role.scope == SITE else [role.scope])

@@ -78,7 +78,8 @@ def read_solution(m: pyo.ConcreteModel, p: PlanProblem, **run) -> Solution:
             if round(pyo.value(b.installed_units[k])):
                 usable_kw = round(pyo.value(b.usable_units[k])) * option[k].unit_kw
                 equipment[k[:2]] = EquipmentChoice(k[2], round(pyo.value(b.installed_units[k])), usable_kw, pyo.value(b.load_kw[k[:2]]))
-    tokens = {d: pyo.value(m.tokens_mtok[d]) * MTOK for d in m.MODELS}
+    kept = pyo.value(m.served_tokens_mtok) / max(pyo.value(m.total_tokens_mtok), 1e-12)  # after unavailability, every model alike
+    tokens = {d: pyo.value(m.tokens_mtok[d]) * MTOK * kept for d in m.MODELS}
     return Solution(
         annual_cost_usd=pyo.value(m.annual_cost_usd),
         capex_usd=pyo.value(m.capex_usd),

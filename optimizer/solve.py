@@ -17,7 +17,7 @@ import pyomo.environ as pyo
 from pyomo.contrib.solver.common.factory import SolverFactory
 from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition
 
-from optimizer.model import build_model, hold_cost, hold_tokens, maximize_tokens, minimize_cost, minimize_cost_less_token_value
+from optimizer.model import MTOK, build_model, hold_cost, hold_tokens, maximize_tokens, minimize_cost, minimize_cost_less_token_value
 from optimizer.problem_types import PlanProblem
 from optimizer.solution import DinkelbachStep, Solution, Status, read_solution
 
@@ -195,6 +195,8 @@ def _min_cost_per_token(p: PlanProblem, deadline: float, rel_gap: float) -> Solu
             break
         else:
             proving = True
+    if not steps:  # not one step in the time: the start maximized tokens only, so size its equipment at least cost
+        best = _tidy(p, best, deadline, rel_gap)
     return replace(
         best,
         status="time-limit" if status != "optimal" and timed_out else status,
@@ -204,6 +206,32 @@ def _min_cost_per_token(p: PlanProblem, deadline: float, rel_gap: float) -> Solu
         steps=tuple(steps),
         time_limit_reached=timed_out,
     )
+
+
+TIDY_MIN_TIME_S = 2.0  # the tidy may run this far past the time limit: a sized plan is worth it
+
+
+def _tidy(p: PlanProblem, plan: Solution, deadline: float, rel_gap: float) -> Solution:
+    """The plan's layout with the least-cost equipment, switches and model split that keep its tokens; the plan itself if that fails."""
+    everything = [s.id for s in p.systems]
+    halls = tuple(
+        replace(
+            h,
+            cooling_options=frozenset({plan.cooling[h.id]}),
+            min_racks={v: plan.racks.get((h.id, v), 0) for v in (everything if h.systems is None else h.systems)},
+            max_racks={v: plan.racks.get((h.id, v), 0) for v in (everything if h.systems is None else h.systems)},
+        )
+        for h in p.halls
+    )
+    m = build_model(replace(p, halls=halls))
+    hold_tokens(m, plan.tokens_per_year / MTOK, rel_gap)
+    minimize_cost(m)
+    try:
+        solve_model(m, time_limit_s=max(_left(deadline), TIDY_MIN_TIME_S), rel_gap=rel_gap)
+    except SolveError:
+        return plan
+    tidy = _snapshot(m, p)
+    return tidy if tidy.cost_per_mtok_usd < plan.cost_per_mtok_usd else plan
 
 
 def _start(m: pyo.ConcreteModel, p: PlanProblem, deadline: float, rel_gap: float) -> tuple[MilpResult, Solution]:

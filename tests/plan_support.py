@@ -15,6 +15,7 @@ from twin.spec import Spec
 
 PLAN_SMALL = Path(__file__).resolve().parent / "specs" / "plan-small.yaml"
 PLAN_PARTIAL = Path(__file__).resolve().parent / "specs" / "plan-partial.yaml"
+PLAN_AVAILABILITY = Path(__file__).resolve().parent / "specs" / "plan-availability.yaml"
 
 
 def small_spec(**overrides) -> Spec:
