@@ -94,3 +94,13 @@ def test_drafts_survive_a_reload_through_the_session_token():
     again.run()
     assert again.session_state.drafts[REFERENCE.name] == edited
     assert again.session_state.current == REFERENCE.name
+
+
+def test_levers_keep_their_values_across_pages():
+    at = _app().run()
+    price = load_spec(REFERENCE).site.tariff.price_usd_per_mwh + 30
+    at.number_input(key="lever_price").set_value(price).run()
+    at.switch_page("ui/pages/plan.py").run()
+    at.switch_page("ui/pages/whatif.py").run()
+    assert at.number_input(key="lever_price").value == price
+    assert f"Electricity price (USD/MWh) {price:g}" in at.caption[0].value

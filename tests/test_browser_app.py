@@ -50,6 +50,17 @@ def _card(page, label: str):
     return page.locator('[data-testid="stMetric"]', has_text=label).first.locator('[data-testid="stMetricValue"]')
 
 
+def _wait_card(page, label: str, ok, timeout_s: float = 30) -> str:
+    """The card's text once `ok(text)` holds (a rerun paints the caption before the cards); the last text if it never does."""
+    text = _card(page, label).inner_text()
+    for _ in range(int(timeout_s / 0.25)):
+        if ok(text):
+            break
+        page.wait_for_timeout(250)
+        text = _card(page, label).inner_text()
+    return text
+
+
 def _number(text: str) -> float:
     """A card or cell back to a number: `$0.2224` -> 0.2224, `105.3 M` -> 105.3e6, `99.914 %` -> 0.99914."""
     value = float(re.sub(r"[^0-9.\-eE]", "", text.split()[0]))
@@ -101,16 +112,22 @@ def _shot(page, name: str) -> None:
     page.set_viewport_size({"width": 1366, "height": 900})
 
 
-def _grid(page, key_text: str) -> list[str]:
-    """The cells of the first table on the page whose text holds `key_text` (the accessible grid Streamlit renders)."""
-    table = page.locator('[data-testid="stDataFrame"]', has_text=key_text).first
-    return table.locator('[role="gridcell"], [role="rowheader"]').all_inner_texts()
+def _grid(page, index: int) -> list[str]:
+    """The cells of the page's `index`-th table, from the accessible grid Streamlit renders for the rows in view."""
+    table = page.locator('[data-testid="stDataFrame"]').nth(index)
+    table.scroll_into_view_if_needed()
+    cells = table.locator('[role="gridcell"], [role="rowheader"]')
+    cells.first.wait_for(state="attached")  # the accessible grid is in the DOM but not painted: read its text
+    return [t.strip() for t in cells.all_text_contents()]
 
 
-def _row(page, first: str) -> list[str]:
-    """The cells of the table row that starts with `first`."""
-    row = page.locator('[data-testid="stDataFrame"] [role="row"]', has_text=first).first
-    return row.locator('[role="gridcell"], [role="rowheader"]').all_inner_texts()
+def _row(page, index: int, first: str) -> list[str]:
+    """The cells of the row of the page's `index`-th table that starts with `first`."""
+    table = page.locator('[data-testid="stDataFrame"]').nth(index)
+    table.scroll_into_view_if_needed()
+    row = table.locator('[role="row"]', has_text=first).first
+    row.wait_for(state="attached")
+    return [t.strip() for t in row.locator('[role="gridcell"], [role="rowheader"]').all_text_contents()]
 
 
 def test_switching_facility_resets_the_levers(app):
@@ -153,7 +170,7 @@ def test_a_saved_scenario_has_the_name_and_kpis_the_page_showed(app):
     assert float(rows["cost_per_million_tokens_usd"][scenario]) == pytest.approx(_number(shown), rel=5e-4)
     assert float(rows["cost_per_million_tokens_usd"][written]) == pytest.approx(_number(as_written), rel=5e-4)
     # and the page's table shows them as the cards did
-    cells = _grid(page, "Cost per 1M tokens")
+    cells = _grid(page, 1)  # "What differs" first, then the KPIs
     assert shown in cells
     assert as_written in cells
     _shot(page, "compare")
@@ -208,7 +225,7 @@ def test_simulation_downloads_hold_the_bands_the_page_shows(app):
     page.get_by_role("button", name="Run the simulation").click()
     page.locator("h3", has_text="3 simulated years").wait_for()
     rows = {r[""]: r for r in _download(page, "Download reference-100mw-gb300-sim-bands.csv")}
-    cells = _row(page, "Availability")
+    cells = _row(page, 0, "Availability")
     mean = float(rows["availability"]["mean"])
     # the row reads: Availability, mean, p5, p50, p95 — as percentages with three decimals
     assert cells[0] == "Availability"
@@ -222,7 +239,7 @@ def test_plan_downloads_hold_the_plan_the_page_shows(app):
     page.get_by_role("button", name="Plan", exact=True).click()
     page.locator("h3", has_text="What the plan decided").wait_for()
     rows = _download(page, "Download plan-reference-100mw-gb300-layout.csv")
-    cells = _grid(page, "Racks in plan")
+    cells = _grid(page, 0)
     for r in rows:
         assert r["hall"] in cells
         assert f"{int(r['racks_in_plan']):,}" in cells
@@ -235,21 +252,22 @@ def test_a_whatif_survives_a_reload_through_the_url(app):
     url, page = app
     _go(page, "What-if")
     price = load_spec(REFERENCE).site.tariff.price_usd_per_mwh + 25
+    before = _card(page, "Cost per 1M tokens").inner_text()
     _set_number(page, PRICE, price)
     _wait_caption(page, f"{PRICE} {price:g}")
     page.wait_for_function("(p) => new URLSearchParams(location.search).get('price') === p", arg=f"{price:g}")
-    cost = _card(page, "Cost per 1M tokens").inner_text()
+    cost = _wait_card(page, "Cost per 1M tokens", lambda text: text != before)
     params = parse_qs(urlparse(page.url).query)
     assert params["facility"] == [REFERENCE.name]
     assert params["price"] == [f"{price:g}"]
     page.reload(wait_until="networkidle")
     _wait_caption(page, f"{PRICE} {price:g}")
-    assert float(page.get_by_label(PRICE, exact=True).input_value()) == price
-    assert _card(page, "Cost per 1M tokens").inner_text() == cost
+    page.wait_for_function("([l, v]) => parseFloat(document.querySelector(`input[aria-label=\"${l}\"]`)?.value) === v", arg=[PRICE, price])
+    assert _wait_card(page, "Cost per 1M tokens", lambda text: text == cost) == cost
     # a fresh browser with only the shared link gets the same what-if
     page.goto(f"{url}/?facility={REFERENCE.name}&price={price:g}", wait_until="networkidle")
     _wait_caption(page, f"{PRICE} {price:g}")
-    assert _card(page, "Cost per 1M tokens").inner_text() == cost
+    assert _wait_card(page, "Cost per 1M tokens", lambda text: text == cost) == cost
     _shot(page, "whatif-from-url")
 
 

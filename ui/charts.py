@@ -17,7 +17,7 @@ from ui import fmt
 
 _TIER = {"utility": 0, "generator": 0, "transformer": 1, "ups": 2, "pdu": 3, "busway": 3, "distribution": 3,
          "chiller": 3, "dry_cooler": 3, "cooling_tower": 3, "cdu": 4, "crah": 4, "racks": 5}
-_ROW_PX = 34  # vertical room per component, so labels never overlap
+_ROW_PX = 46  # vertical room per component, so labels never overlap
 
 
 def chain_layout(graph: nx.DiGraph, hall: str | None = None) -> tuple[nx.DiGraph, dict[str, tuple[float, int]]]:

@@ -171,6 +171,8 @@ def relative(change: float | None) -> str:
     """A relative change as a signed percentage with two significant figures at least (`+3.8 %`, `-0.0012 %`)."""
     if change is None or change != change:
         return "–"
+    if change == 0:
+        return "0 %"
     pct = 100 * change
     return f"{pct:+.{_digits_to_show(pct)}f} %"
 

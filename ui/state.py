@@ -10,7 +10,8 @@ Keys in `st.session_state`:
   inside it (twin/spec_files.py): `facility_specs/` for the examples, the spec's own folder
   for the one named on the command line, this session's upload folder for uploads.
 - `upload_dir`: this session's upload folder (created on the first upload).
-- `lever_*`, `lever_spec`: the What-if levers and the spec hash they were reset for (ui.whatif).
+- `lever_*`, `lever_spec`, `lever_values`: the What-if levers, the spec hash they were reset for,
+  and their values kept while another page is shown (ui.whatif).
 - `draft_token`: this browser's key to its drafts on the server (ui.draft_store).
 
 Saved scenarios go to the results store (the runs folder, `$AIFT_RUNS` or `./runs`),

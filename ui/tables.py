@@ -33,12 +33,16 @@ def show_kpis(df: pd.DataFrame, key: str, *, file: str) -> None:
 
 
 def download_csv(df: pd.DataFrame, file: str, *, key: str, index: bool = False, label: str | None = None) -> None:
-    """A CSV download of `df` with full-precision numbers."""
-    st.download_button(label or f"Download {file}", df.to_csv(index=index).encode("utf-8"), file_name=file, mime="text/csv", key=key)
+    """A CSV download of `df` with full-precision numbers, written only when clicked (a lever move stays fast)."""
+    st.download_button(label or f"Download {file}", lambda: df.to_csv(index=index).encode("utf-8"), file_name=file, mime="text/csv",
+                       key=key, on_click="ignore")
 
 
 def download_parquet(df: pd.DataFrame, file: str, *, key: str, label: str | None = None) -> None:
-    """A Parquet download of `df` (compact and typed: the hourly year, event logs)."""
-    buf = io.BytesIO()
-    df.to_parquet(buf, index=False)
-    st.download_button(label or f"Download {file}", buf.getvalue(), file_name=file, mime="application/vnd.apache.parquet", key=key)
+    """A Parquet download of `df` (compact and typed: the hourly year, event logs), written only when clicked."""
+    def data() -> bytes:
+        buf = io.BytesIO()
+        df.to_parquet(buf, index=False)
+        return buf.getvalue()
+
+    st.download_button(label or f"Download {file}", data, file_name=file, mime="application/vnd.apache.parquet", key=key, on_click="ignore")

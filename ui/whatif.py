@@ -46,9 +46,13 @@ def _sync_levers(spec: Spec, levers: list[Lever]) -> None:
     """Levers start from the spec's own values (or the URL's, when a session opens): a new or edited spec resets them.
 
     Values are assigned, not deleted: the browser keeps a widget's last value and would send it back.
+    `lever_values` keeps them while another page is shown (Streamlit drops the state of widgets not drawn).
     """
     ss = st.session_state
     if ss.get("lever_spec") == spec.spec_hash():
+        for lever in levers:
+            if lever.key not in ss:
+                ss[lever.key] = ss.get("lever_values", {}).get(lever.key, lever.default)
         return
     start = {}
     if "lever_spec" not in ss and url_state.facility() in (None, ss.current):
@@ -89,6 +93,7 @@ def draw_levers(spec: Spec) -> tuple[list[Lever], dict]:
                 st.subheader(group)
             _widget(lever)
     values = {lv.key: st.session_state[lv.key] for lv in levers}
+    st.session_state.lever_values = values
     url_state.write(st.session_state.current, levers, values)
     return levers, values
 
@@ -245,7 +250,7 @@ def page() -> None:
 
 def _chain(spec: Spec) -> None:
     halls = [h.id for h in spec.halls]
-    pick = st.selectbox("Show", ["whole site", *halls], key="chain_hall",
+    pick = st.columns([1, 3])[0].selectbox("Show", ["whole site", *halls], key="chain_hall",
                         help="One hall's chain: its racks and every power and cooling group upstream of them.")
     report = analyze(spec)
     st.plotly_chart(charts.chain_figure(build_graph(spec), report.loads, report.spofs, hall=None if pick == "whole site" else pick), key="chain")
