@@ -8,7 +8,18 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from optimizer.cli.output import FORCE, Infeasible, InputError, check_output, json_document, out, print_json, spec_inputs, table, write_atomic
+from optimizer.cli.output import (
+    FORCE,
+    Infeasible,
+    InputError,
+    check_output,
+    json_document,
+    out,
+    print_json,
+    spec_inputs,
+    table,
+    write_atomic,
+)
 
 if TYPE_CHECKING:
     from optimizer.roadmap.planning import RoadmapResult
