@@ -5,15 +5,14 @@ from __future__ import annotations
 import io
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import typer
 
 from optimizer.cli.output import FORCE, InputError, check_output, out, print_json, spec_inputs, table, write_atomic
-from twin.loader import load_spec
-from twin.perf import PerfError
-from twin.serve.experiment import MAX_REQUESTS, Experiment, Outcome, experiment_json, fleet_rows, per_request, run_experiment
-from twin.serve.report import meets_sla, timeline
+
+if TYPE_CHECKING:
+    from twin.serve.experiment import Experiment, Outcome
 
 MAX_REPLICAS = 1024
 ARRIVALS = ("poisson", "bursty", "agentic")
@@ -96,6 +95,13 @@ def serve(
     force: bool = FORCE,
 ) -> None:
     """Traffic through routed replicas as engines run them: latency percentiles, queues, KV cache, SLA and goodput."""
+    import pandas as pd  # pandas, numba and the engine: imported when the command runs
+
+    from twin.loader import load_spec
+    from twin.perf import PerfError
+    from twin.serve.experiment import MAX_REQUESTS, Experiment, per_request, run_experiment
+    from twin.serve.report import meets_sla
+
     if trace is not None and arrivals is not None:
         raise InputError("give --trace or --arrivals, not both")
     arrivals = arrivals or "poisson"
@@ -140,12 +146,18 @@ def serve(
 
 
 def _document(e: Experiment, o: Outcome) -> dict:
+    from twin.serve.experiment import experiment_json, fleet_rows
+    from twin.serve.report import timeline
+
     tl = timeline(o.run)
     return {"experiment": experiment_json(e), "fleet": fleet_rows(o.run.fleet), "summary": o.summary,
             "timeline": {c: tl[c].tolist() for c in tl.columns}}
 
 
 def _print(o: Outcome) -> None:
+    from twin.serve.experiment import fleet_rows
+    from twin.serve.report import timeline
+
     s = o.summary
     rows = [[r["system"], r["role"], r["replicas"], r["gpus_per_replica"], r["max_batch"], r["kv_capacity_tokens"], r["token_budget"],
              r["capacity_tokens_per_s"]] for r in fleet_rows(o.run.fleet)]
