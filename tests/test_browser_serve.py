@@ -46,13 +46,13 @@ def test_an_uploaded_trace_is_replayed_and_charted(tmp_path, monkeypatch):
     OUT.mkdir(parents=True, exist_ok=True)
     with running_app(PILOT) as url, chromium_page() as page:
         page.goto(f"{url}/simulate", wait_until="networkidle")
-        page.get_by_text("Serving experiment").first.wait_for(timeout=60_000)
+        page.get_by_text("Serving experiment").first.wait_for(timeout=120_000)
         _choose(page, "Traffic", "trace")
         page.get_by_text("Play the trace at its recorded times").first.wait_for(timeout=120_000)
         page.locator('input[type="file"]').set_input_files(str(trace))
         page.get_by_role("button", name="Run the serving experiment").click()
         chart = page.get_by_text("Requests waiting for admission").first
-        chart.wait_for(timeout=120_000)
+        chart.wait_for(timeout=180_000)
         chart.scroll_into_view_if_needed()
         page.screenshot(path=str(OUT / "serve-trace.png"))
         body = page.locator("body").inner_text()
