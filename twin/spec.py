@@ -243,12 +243,18 @@ class Sla(Strict):
 
 
 class Serving(Strict):
-    """Serving-stack options that change the throughput-interactivity curve."""
+    """Serving-stack options that change the throughput-interactivity curve.
 
-    disaggregated: bool = Field(False, description="Separate prefill and decode GPUs.")
+    Left unset (`serving: auto`, the default), the token model searches aggregated and
+    disaggregated serving and, where the model has multi-token prediction, speculative
+    decoding, and keeps the best; a value given pins that choice.
+    """
+
+    disaggregated: bool | None = Field(None, description="Separate prefill and decode GPUs; unset: chosen per SLA.")
     wide_ep: bool = Field(True, description="Expert parallelism across the NVLink domain for MoE models.")
-    speculative: bool = Field(False, description="Speculative decoding / multi-token prediction.")
-    accepted_tokens_per_step: float = Field(1.0, ge=1.0, le=8.0, description="Mean tokens accepted per decode step when speculative.")
+    speculative: bool | None = Field(None, description="Speculative decoding / multi-token prediction; unset: chosen where the model has MTP.")
+    accepted_tokens_per_step: float | None = Field(
+        None, ge=1.0, le=8.0, description="Mean tokens accepted per decode step when speculative; unset: from the model's MTP acceptance.")
 
 
 class WorkloadModel(Strict):
@@ -258,7 +264,12 @@ class WorkloadModel(Strict):
     osl: Tokens = Field(1024, description="Output sequence length, tokens.")
     share: Fraction = Field(1.0, description="Share of the fleet serving this model.")
     sla: Sla = Field(default_factory=Sla, description="Service level each request must get.")
-    serving: Serving = Field(default_factory=Serving, description="Serving-stack options.")
+    serving: Serving = Field(default_factory=Serving, description="Serving-stack options, or `auto` (the default): chosen per SLA.")
+
+    @field_validator("serving", mode="before")
+    @classmethod
+    def _auto(cls, v):
+        return {} if v == "auto" else v
 
 
 class Demand(Strict):

@@ -15,7 +15,7 @@ import numpy as np
 
 from twin.catalog import SystemEntry
 from twin.perf.memory import ModelSizes
-from twin.perf.step import Hardware, kv_shards, max_batch, prefill_s, weights_per_gpu
+from twin.perf.step import Hardware, kv_shards, kv_transfer_bound_s, max_batch, prefill_s, weights_per_gpu
 
 NARROW_EP_GPUS = 8  # expert parallelism without wide_ep stays inside one 8-GPU board
 
@@ -83,7 +83,6 @@ class PrefillPool:
 
     gpus: int
     prefill_s: float
-    kv_transfer_s: float
     utilization: float
 
     @property
@@ -91,9 +90,14 @@ class PrefillPool:
         """GPU-seconds of provisioned prefill capacity per request."""
         return self.gpus * self.prefill_s / self.utilization
 
+    def gpus_for(self, requests_per_s):
+        """Prefill GPUs that keep up with `requests_per_s` new requests (the decode replica's completions)."""
+        return requests_per_s * self.gpu_s_per_request
+
     @property
     def ttft_s(self) -> float:
-        return self.prefill_s + _md1_wait(self.utilization, self.prefill_s) + self.kv_transfer_s
+        """Queue wait plus the prompt's own prefill; the KV transfer to decode comes on top."""
+        return self.prefill_s + _md1_wait(self.utilization, self.prefill_s)
 
 
 def _md1_wait(rho, service_s):
@@ -105,23 +109,22 @@ def prefill_pool(hw: Hardware, sz: ModelSizes, sizes: list[int], isl: int, max_t
     """The cheapest prefill pool (GPU-seconds per request) whose TTFT meets `max_ttft_s`; None if none does.
 
     The pool runs as hot as the TTFT budget allows: an M/D/1 wait of rho*T/(2(1-rho)) must fit
-    in what the prompt's own prefill and the KV transfer leave, capped at `max_util`.
+    in what the prompt's own prefill and the slowest KV transfer to decode (`kv_transfer_bound_s`)
+    leave, capped at `max_util`. Its GPUs are provisioned for the request rate at that utilization.
     """
     g = np.array(sizes, dtype=float)
     g = g[fits_prefill(hw, sz, g, isl)]
     if g.size == 0:
         return None
     t = prefill_s(hw, sz, g, isl)
-    link = np.where(g <= hw.scale_up_gpus, hw.nvlink_bytes_s, hw.scale_out_bytes_s)
-    kv_s = isl * sz.kv_bytes_per_token / (g * link)
-    slack = (max_ttft_s - t - kv_s) / t
+    slack = (max_ttft_s - t - kv_transfer_bound_s(hw, sz, isl)) / t
     rho = np.minimum(max_util, 2.0 * slack / (1.0 + 2.0 * slack))
     ok = slack > 0
     if not ok.any():
         return None
     cost = np.where(ok, g * t / np.where(ok, rho, 1.0), np.inf)
     i = int(np.argmin(cost))
-    return PrefillPool(gpus=int(g[i]), prefill_s=float(t[i]), kv_transfer_s=float(kv_s[i]), utilization=float(rho[i]))
+    return PrefillPool(gpus=int(g[i]), prefill_s=float(t[i]), utilization=float(rho[i]))
 
 
 def min_prefill_ttft(hw: Hardware, sz: ModelSizes, sizes: list[int], isl: int) -> float:
