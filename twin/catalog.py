@@ -67,6 +67,8 @@ class SystemEntry(Sourced):
     price_usd: Usd = Field(description="Price of one system, USD (including its rack share of in-rack gear).")
     mtbf_h: Mtbf = Field(description="Mean time between interruptions of one system, h (at least 1).")
     mttr_h: Hours = Field(24, description="Mean time to repair one system, h.")
+    cpu_memory_gb: NonNeg = Field(0, description="CPU memory per GPU the engine can park KV cache in (Grace LPDDR, host DDR), GB.")
+    cpu_link_gbyte_s: Pos | None = Field(None, description="GPU-CPU bandwidth per GPU per direction (NVLink-C2C, PCIe), GB/s.")
 
     @field_validator("family")
     @classmethod
@@ -82,6 +84,8 @@ class SystemEntry(Sourced):
     def _check(self) -> SystemEntry:
         if self.idle_kw >= self.max_kw:
             raise ValueError("idle_kw must be below max_kw")
+        if self.cpu_memory_gb > 0 and self.cpu_link_gbyte_s is None:
+            raise ValueError("give cpu_link_gbyte_s with cpu_memory_gb: the KV cache parked there must come back")
         return self
 
     @property

@@ -25,6 +25,7 @@ from twin.units import (
     Id,
     Kelvin,
     NonNeg,
+    NonNegInt,
     Pos,
     PosInt,
     PosKw,
@@ -265,6 +266,9 @@ class WorkloadModel(Strict):
     share: Fraction = Field(1.0, description="Share of the fleet serving this model.")
     sla: Sla = Field(default_factory=Sla, description="Service level each request must get.")
     serving: Serving = Field(default_factory=Serving, description="Serving-stack options, or `auto` (the default): chosen per SLA.")
+    turns: PosInt = Field(1, le=1000, description="Requests per agent session; each resends the context so far (1: independent requests).")
+    context_growth_tokens: NonNegInt = Field(0, description="New input tokens each turn after the first (tool results, instructions).")
+    prefix_cache_hit: Fraction = Field(0.0, description="Share of a turn's resent context found in the prefix cache, not recomputed.")
 
     @field_validator("serving", mode="before")
     @classmethod

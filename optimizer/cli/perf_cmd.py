@@ -39,6 +39,12 @@ def perf(
     max_gpus: int | None = typer.Option(None, "--max-gpus-per-replica", min=1, help="Largest replica to consider."),
     max_batch: float | None = typer.Option(None, "--max-batch", min=1,
                                            help="Most sequences in flight per replica (an engine limit, a benchmark's concurrency)."),
+    turns: int = typer.Option(_WM["turns"].default, "--turns", min=1, max=1000,
+                              help="Agentic: requests per session, each resending the context so far."),
+    context_growth: int = typer.Option(_WM["context_growth_tokens"].default, "--context-growth", min=0,
+                                       help="Agentic: new input tokens per turn after the first."),
+    cache_hit: float = typer.Option(_WM["prefix_cache_hit"].default, "--cache-hit", min=0.0, max=1.0,
+                                    help="Agentic: share of the resent context found in the prefix cache."),
     compare: bool = typer.Option(False, "--compare", help="Every system for this model at this SLA, against --baseline."),
     baseline: str = typer.Option("hgx-h100", "--baseline", help="System the --compare ratios are relative to."),
     native: bool = typer.Option(False, "--native-precision", help="With --compare: each system at the narrowest precision "
@@ -53,6 +59,7 @@ def perf(
     try:
         wm = WorkloadModel(
             model=model, precision=precision, isl=isl, osl=osl,
+            turns=turns, context_growth_tokens=context_growth, prefix_cache_hit=cache_hit,
             sla=Sla(min_tokens_per_s_per_user=min_interactivity, max_ttft_s=max_ttft),
             serving=Serving(disaggregated=disaggregated, wide_ep=wide_ep,
                             speculative=False if no_speculative else (True if speculative is not None else None),

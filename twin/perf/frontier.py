@@ -25,6 +25,7 @@ from twin.perf.layouts import Layouts, PrefillPool, decode_layouts, min_prefill_
 from twin.perf.memory import ModelSizes, model_sizes
 from twin.perf.points import OperatingPoint, PerfError, ServingPoint
 from twin.perf.power import system_power_kw, tokens_per_joule
+from twin.perf.prompts import Prompt, prompt_of, reload_s
 from twin.perf.serving import ServingConfig, candidates
 from twin.perf.step import Hardware, decode_parts, hardware, kv_transfer_s, prefill_s, weights_per_gpu
 from twin.spec import Serving, WorkloadModel
@@ -42,11 +43,12 @@ class _Case:
     sz: ModelSizes
     wm: WorkloadModel
     cfg: ServingConfig
+    prompt: Prompt
     context_tokens: float
     layouts: Layouts
     replica_prefill_s: np.ndarray  # aggregated: one prompt's prefill on each layout's replica
     pool: PrefillPool | None  # disaggregated: the prefill pool
-    kv_transfer_s: np.ndarray  # disaggregated: one prompt's KV cache from the prefill pool to each decode layout
+    kv_transfer_s: np.ndarray  # one prompt's KV cache reloaded from CPU memory and, disaggregated, moved to each decode layout
 
     @property
     def accepted(self) -> float:
@@ -65,11 +67,14 @@ def _case(system: SystemEntry, model: ModelEntry, wm: WorkloadModel, cal: Calibr
           max_batch: float | None, min_gpus: int | None, cfg: ServingConfig) -> _Case:
     if wm.precision not in model.precisions:
         raise PerfError(f"{model.id} is not served in {wm.precision}; its precisions: {', '.join(model.precisions)}")
-    if wm.isl + wm.osl > model.max_context:
-        raise PerfError(f"ISL + OSL = {wm.isl + wm.osl} exceeds {model.id}'s context of {model.max_context} tokens")
+    prompt = prompt_of(wm)
+    if prompt.last_context > model.max_context:
+        what = "ISL + OSL" if wm.turns == 1 else f"the last of {wm.turns} turns' context"
+        raise PerfError(f"{what} = {prompt.last_context} exceeds {model.id}'s context of {model.max_context} tokens")
     hw = hardware(system, wm.precision, cal)
     sz = model_sizes(model, wm.precision)
-    ctx = wm.isl + wm.osl / 2.0  # mean context over a request's decode, and the mean KV it holds
+    ctx = prompt.tokens + wm.osl / 2.0  # mean context over a request's decode, and the mean KV it holds
+    reload = reload_s(system, prompt, sz.kv_bytes_per_token)
     sizes = [g for g in replica_sizes(system, sz, cfg.wide_ep, max_gpus or cal.max_gpus_per_replica) if g >= (min_gpus or 1)]
     if not cfg.disaggregated:  # an aggregated engine runs at most its concurrency cap per replica
         cap = cal.engine_max_concurrency(system.family)
@@ -77,17 +82,18 @@ def _case(system: SystemEntry, model: ModelEntry, wm: WorkloadModel, cal: Calibr
     lay = decode_layouts(hw, sz, sizes, ctx, cal.max_seqs_per_rank, max_batch)
     if lay.gpus.size == 0:
         raise PerfError(_no_fit_message(system, model, wm, hw, sz, sizes))
-    pool, kv_s = None, np.zeros_like(lay.gpus)
+    pool, kv_s = None, np.zeros_like(lay.gpus)  # aggregated: the KV stays where it was computed
     if cfg.disaggregated:
-        pool = prefill_pool(hw, sz, sizes, wm.isl, wm.sla.max_ttft_s, cal.prefill_pool_max_utilization)
+        pool = prefill_pool(hw, sz, sizes, prompt, wm.sla.max_ttft_s, cal.prefill_pool_max_utilization, reload)
         if pool is None:
-            best = min_prefill_ttft(hw, sz, sizes, wm.isl)
+            best = min_prefill_ttft(hw, sz, sizes, prompt) + reload
             raise PerfError(
                 f"no prefill replica of {model.id} on {system.id} meets TTFT <= {wm.sla.max_ttft_s:g} s: "
-                f"the fastest prefill of a {wm.isl}-token prompt takes {best:.3g} s"
+                f"the fastest prefill of a {prompt.tokens:.0f}-token prompt takes {best:.3g} s"
             )
-        kv_s = kv_transfer_s(hw, sz, wm.isl, pool.gpus, lay.gpus, lay.attention_dp)
-    return _Case(system, hw, sz, wm, cfg, ctx, lay, prefill_s(hw, sz, lay.gpus, wm.isl), pool, kv_s)
+        kv_s = kv_transfer_s(hw, sz, prompt.tokens, pool.gpus, lay.gpus, lay.attention_dp)
+    return _Case(system, hw, sz, wm, cfg, prompt, ctx, lay, prefill_s(hw, sz, lay.gpus, prompt.computed, prompt.cached),
+                 pool, kv_s + reload)
 
 
 def _no_fit_message(system, model, wm, hw, sz, sizes) -> str:
@@ -116,7 +122,7 @@ def _evaluate(c: _Case, batch: np.ndarray) -> dict[str, np.ndarray]:
         out = {
             "tput": batch * a / (g * period),
             "tpot_step": t + (batch - 1.0) * per_request,  # a sequence's own prefill is in its TTFT, not its TPOT
-            "ttft": tp + rho * tp / (2.0 * (1.0 - rho)) + t,
+            "ttft": tp + rho * tp / (2.0 * (1.0 - rho)) + t + c.kv_transfer_s[:, None],
             "util": (t * parts.busy_fraction + batch * per_request) / period,
             "prefill_gpus": np.zeros_like(t),
         }
@@ -164,7 +170,7 @@ def _best_batch(c: _Case, grid: np.ndarray, v: dict[str, np.ndarray]) -> np.ndar
 
 def _points(c: _Case, batch: np.ndarray, v: dict[str, np.ndarray], rows: np.ndarray) -> list[ServingPoint]:
     """ServingPoints for the flat indices of `batch` (layouts x batches)."""
-    isl, osl = c.wm.isl, c.wm.osl
+    isl, osl = c.prompt.tokens, c.wm.osl
     pts = []
     for flat in rows:
         i, j = np.unravel_index(flat, batch.shape)
