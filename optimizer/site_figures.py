@@ -113,7 +113,7 @@ def _probe(
                 eq = spec.cat.equipment[item["equipment"]]
                 item["units"] = _units(load(role.scope, role.carries), unit_capacity_kw(eq), item["redundancy"])
     probe = Spec.model_validate(data)
-    probe._base_catalog, probe._path = spec._base_catalog, spec.path
+    probe._base_catalog, probe._path, probe._files_root = spec._base_catalog, spec.path, spec.files_root
     return probe
 
 
