@@ -328,9 +328,14 @@ def operating_point(system: SystemEntry, model: ModelEntry, wm: WorkloadModel, *
     """The highest output tokens/s per GPU meeting `wm.sla`; raises PerfError with the best achievable otherwise.
 
     With `serving: auto` (the default) this searches aggregated and disaggregated serving,
-    speculative drafts where the model has MTP, and every replica layout; the result's
-    `serving` (mode, decode and prefill GPUs, tokens per step, layout) says which won.
-    Limits as for `frontier`. Cached on its inputs: a repeated call costs a dictionary lookup.
+    speculative drafts where the model has MTP, and every replica layout. The result says
+    which configuration won: `op.serving` is a dict {mode, decode_gpus, prefill_gpus,
+    speculative_tokens_per_step, drafts, layout}; the same as attributes: `disaggregated`,
+    `gpus_per_replica` (decode GPUs), `prefill_gpus_per_replica` (per decode replica,
+    fractional), `speculative_tokens`, `drafts`, `layout`. A planner that needs a fixed
+    configuration passes it back through `wm.serving` (disaggregated, speculative,
+    accepted_tokens_per_step). Limits as for `frontier`. Cached on its inputs: a repeated
+    call costs a dictionary lookup.
     """
     limits = (max_gpus, max_batch, min_gpus)
     return _cached("op", system, model, wm, limits, cal, lambda k: _operating_point(_cases(system, model, wm, k, *limits), model))
