@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+import sys
 
 import numpy as np
 import pytest
 
+from optimizer.cli import app
+from optimizer.cli.output import run_guarded
 from twin.loader import shipped_catalog
 from twin.perf import operating_point
 from twin.perf.calibration import shipped_calibration
@@ -126,3 +130,27 @@ def test_an_aggregated_replica_stays_within_its_engines_concurrency():
                        serving=Serving(disaggregated=False))
     op = operating_point(H200, CAT.models["gpt-oss-120b"], wm)
     assert op.batch_size <= cap * (1 + 1e-9)
+
+
+def _aift_json(monkeypatch, capsys, *args: str) -> tuple[int, dict | str]:
+    monkeypatch.setattr(sys, "argv", ["aift", "perf", *args])
+    code = run_guarded(app)
+    cap = capsys.readouterr()
+    return code, json.loads(cap.out) if code == 0 else cap.err
+
+
+def test_cli_flags_pin_the_configuration_on_every_frontier_point(monkeypatch, capsys):
+    code, doc = _aift_json(monkeypatch, capsys, "--system", "gb200-nvl72", "--model", "deepseek-r1", "--precision", "fp4",
+                           "--min-interactivity", "50", "--disaggregated", "--no-speculative", "--json")
+    assert code == 0
+    points = [doc, *doc["frontier"]]
+    assert {p["serving"]["mode"] for p in points} == {"disaggregated"}
+    assert {p["serving"]["drafts"] for p in points} == {0}
+    assert all(p["serving"]["prefill_gpus"] > 0 for p in points)
+
+
+def test_cli_refuses_contradicting_speculation_flags(monkeypatch, capsys):
+    code, err = _aift_json(monkeypatch, capsys, "--system", "hgx-h200", "--model", "deepseek-r1", "--speculative", "1.8",
+                           "--no-speculative")
+    assert code == 2
+    assert "not both" in err

@@ -55,6 +55,8 @@ def perf(
 ) -> None:
     """Output tokens/s per GPU at the SLA, with the throughput-interactivity frontier it lies on."""
     cat = _catalog(catalog_file)
+    if no_speculative and speculative is not None:
+        raise InputError("give --speculative N or --no-speculative, not both")
     _known("model", model, cat.models)
     try:
         wm = WorkloadModel(
