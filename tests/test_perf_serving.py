@@ -12,7 +12,7 @@ import pytest
 from optimizer.cli import app
 from optimizer.cli.output import run_guarded
 from twin.loader import shipped_catalog
-from twin.perf import operating_point
+from twin.perf import PerfError, operating_point
 from twin.perf.calibration import shipped_calibration
 from twin.perf.layouts import PrefillPool
 from twin.perf.memory import model_sizes
@@ -154,3 +154,11 @@ def test_cli_refuses_contradicting_speculation_flags(monkeypatch, capsys):
                            "--no-speculative")
     assert code == 2
     assert "not both" in err
+
+
+def test_a_stated_replica_size_is_the_only_one_tried():
+    wm = WorkloadModel(model=LLAMA.id, precision="fp8", sla=Sla(min_tokens_per_s_per_user=10))
+    assert operating_point(H200, LLAMA, wm, min_gpus=8, max_gpus=8).gpus_per_replica == 8
+    # A dense model is tensor parallel inside one 8-GPU NVLink domain: no 16-GPU replica exists.
+    with pytest.raises(PerfError, match="between 16 and 16 GPUs"):
+        operating_point(H200, LLAMA, wm, min_gpus=16, max_gpus=16)

@@ -76,6 +76,8 @@ def _case(system: SystemEntry, model: ModelEntry, wm: WorkloadModel, cal: Calibr
     ctx = prompt.tokens + wm.osl / 2.0  # mean context over a request's decode, and the mean KV it holds
     reload = reload_s(system, prompt, sz.kv_bytes_per_token)
     sizes = [g for g in replica_sizes(system, sz, cfg.wide_ep, max_gpus or cal.max_gpus_per_replica) if g >= (min_gpus or 1)]
+    if not sizes:
+        raise PerfError(f"no replica of {model.id} on {system.id} has between {min_gpus} and {max_gpus} GPUs")
     if not cfg.disaggregated:  # an aggregated engine runs at most its concurrency cap per replica
         cap = cal.engine_max_concurrency(system.family)
         max_batch = cap if max_batch is None else min(max_batch, cap)
