@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from optimizer.compare import compare_runs
-from optimizer.store import APP_SWEEP, Store
+from optimizer.store import APP_SWEEP, Store, StoreError
 from ui import state
 
 HEADLINE = ["output_tokens_per_s", "tokens_per_joule", "tokens_per_s_per_mw", "cost_per_million_tokens_usd", "pue",
@@ -19,15 +19,19 @@ def page() -> None:
     if not (root / "index.sqlite").exists():
         st.info(f"No results store in {root} yet: save a scenario on the What-if page, or run `aift sweep`.")
         return
-    with Store(root) as store:
-        sweeps = store.sweeps()
-        labels = {s["id"]: f"{s['name']} ({s['stored']} runs)" for s in sweeps}
-        default = APP_SWEEP if APP_SWEEP in labels else next(iter(labels), None)
-        if default is None:
-            st.info("The results store is empty.")
-            return
-        sweep = st.selectbox("Runs of", list(labels), index=list(labels).index(default), format_func=labels.get, key="compare_sweep")
-        runs = [r for r in store.runs(sweep) if r["status"] == "ok"]
+    try:
+        with Store(root, read_only=True) as store:
+            sweeps = store.sweeps()
+            labels = {s["id"]: f"{s['name']} ({s['stored']} runs)" for s in sweeps}
+            default = APP_SWEEP if APP_SWEEP in labels else next(iter(labels), None)
+            if default is None:
+                st.info("The results store is empty.")
+                return
+            sweep = st.selectbox("Runs of", list(labels), index=list(labels).index(default), format_func=labels.get, key="compare_sweep")
+            runs = [r for r in store.runs(sweep) if r["status"] == "ok"]
+    except StoreError as exc:  # damaged, another version: say what and how to recover
+        st.error(str(exc))
+        return
     if not runs:
         st.info("No successful run here yet.")
         return

@@ -11,7 +11,7 @@ from pathlib import Path
 import streamlit as st
 
 from optimizer.jobs import JobResult
-from optimizer.store import Store
+from optimizer.store import Store, StoreError
 from twin.analysis import analyze
 from twin.errors import SpecError
 from twin.evaluate import Evaluation, evaluate
@@ -173,9 +173,12 @@ def page() -> None:
         st.warning(note)
     name = st.text_input("Scenario name", value=f"{spec.name}: " + (", ".join(f"{k}={v}" for k, v in ov.items()) or "as written"), key="scenario_name")
     if st.button("Save scenario", key="save_scenario"):
-        with Store(state.runs_dir()) as store:
-            run_id = store.save_scenario(name, spec, ov, JobResult(result.kpis, {"hourly": result.hourly}))
-        st.success(f"Saved '{name}' as run {run_id[:8]} in {state.runs_dir()}. Compare it on the Compare page.")
+        try:
+            with Store(state.runs_dir()) as store:
+                run_id = store.save_scenario(name, spec, ov, JobResult(result.kpis, {"hourly": result.hourly}))
+            st.success(f"Saved '{name}' as run {run_id[:8]} in {state.runs_dir()}. Compare it on the Compare page.")
+        except StoreError as exc:  # a damaged or read-only store: say what and how to recover
+            st.error(str(exc))
     tabs = st.tabs(["Energy", "Hourly", "Cost", "Chain", "Floor", "Frontier", "Models"])
     with tabs[0]:
         st.plotly_chart(charts.sankey_figure(result), key="sankey")
