@@ -19,6 +19,23 @@ pytestmark = [
 OUT = Path(__file__).resolve().parent.parent / "test-output" / "browser"
 
 
+def _choose(page, label: str, option: str, attempts: int = 4) -> None:
+    """Pick `option` in the select labelled `label`; a click that lands while the app reruns is tried again."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for _ in range(attempts):
+        page.get_by_label(label).first.click()
+        choice = page.get_by_role("option", name=option, exact=True)
+        try:
+            choice.wait_for(state="visible", timeout=15_000)
+        except PlaywrightTimeout:
+            page.keyboard.press("Escape")
+            continue
+        choice.click()
+        return
+    raise AssertionError(f"could not choose {option!r} in {label!r}")
+
+
 def test_an_uploaded_trace_is_replayed_and_charted(tmp_path, monkeypatch):
     monkeypatch.setenv("AIFT_RUNS", str(tmp_path / "runs"))
     trace = tmp_path / "azure.csv"
@@ -30,11 +47,8 @@ def test_an_uploaded_trace_is_replayed_and_charted(tmp_path, monkeypatch):
     with running_app(PILOT) as url, chromium_page() as page:
         page.goto(f"{url}/simulate", wait_until="networkidle")
         page.get_by_text("Serving experiment").first.wait_for(timeout=60_000)
-        traffic = page.get_by_label("Traffic").first
-        traffic.click()
-        page.keyboard.type("trace")
-        page.keyboard.press("Enter")
-        page.get_by_text("Play the trace at its recorded times").first.wait_for(timeout=60_000)
+        _choose(page, "Traffic", "trace")
+        page.get_by_text("Play the trace at its recorded times").first.wait_for(timeout=120_000)
         page.locator('input[type="file"]').set_input_files(str(trace))
         page.get_by_role("button", name="Run the serving experiment").click()
         chart = page.get_by_text("Requests waiting for admission").first
