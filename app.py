@@ -21,4 +21,5 @@ st.navigation([
     st.Page(PAGES / "plan.py", title="Plan", url_path="plan"),
     st.Page(PAGES / "roadmap.py", title="Roadmap", url_path="roadmap"),
     st.Page(PAGES / "compare.py", title="Compare", url_path="compare"),
+    st.Page(PAGES / "operate.py", title="Operate", url_path="operate"),
 ]).run()

@@ -7,7 +7,6 @@ from enum import StrEnum
 import typer
 
 from optimizer.cli.output import out, print_json, table
-from twin.loader import shipped_catalog
 
 
 class Section(StrEnum):
@@ -22,6 +21,7 @@ def catalog(
     as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
 ) -> None:
     """Show the catalog (every entry carries its source)."""
+    from twin.loader import shipped_catalog
     cat = shipped_catalog()
     parts = {
         "systems": list(cat.systems.values()),

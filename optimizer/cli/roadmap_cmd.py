@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -19,9 +20,9 @@ from optimizer.cli.output import (
     table,
     write_atomic,
 )
-from optimizer.roadmap.planning import RoadmapInputError, RoadmapResult, plan_roadmap
-from optimizer.solve import Infeasible as NoPlan
-from twin.loader import load_spec
+
+if TYPE_CHECKING:
+    from optimizer.roadmap.planning import RoadmapResult
 
 SCHEDULE_FILE = "schedule.csv"
 SUMMARY_FILE = "roadmap.json"
@@ -45,6 +46,10 @@ def roadmap_cmd(
     verify: bool = typer.Option(True, "--verify/--no-verify", help="Score each year's spec with the twin, as `aift evaluate` does."),
 ) -> None:
     """Plan a campus over years and GPU generations: the build schedule, each year's facility and cost per token, what binds."""
+    from optimizer.roadmap.planning import RoadmapInputError, plan_roadmap  # Pyomo and pandas: imported when the command runs
+    from optimizer.solve import Infeasible as NoPlan
+    from twin.loader import load_spec
+
     spec = load_spec(spec_path)
     rm = spec.roadmap
     if out_dir is not None and rm is not None:
