@@ -41,7 +41,7 @@ def plan_cmd(
     """Plan racks, cooling and equipment for the lowest cost per token; print the plan, its KPIs and what limits it."""
     spec = calibrated(load_spec(spec_path), calibration)
     if out_file is not None:
-        check_output("--out", out_file, spec_inputs(spec), force=force)
+        check_output("--out", out_file, [*spec_inputs(spec), *([calibration] if calibration else [])], force=force)
     run = run_plan(spec_path, spec, objective, time_limit, shadow, verify)
     if out_file is not None:
         write_atomic(out_file, run.yaml_text)
