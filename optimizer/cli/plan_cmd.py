@@ -47,7 +47,7 @@ def plan_cmd(
 
     spec = calibrated(load_spec(spec_path), calibration)
     if out_file is not None:
-        check_output("--out", out_file, spec_inputs(spec), force=force)
+        check_output("--out", out_file, [*spec_inputs(spec), *([calibration] if calibration else [])], force=force)
     if shadow_time is not None and not shadow_time > 0:
         raise InputError(f"--shadow-time must be a positive number of seconds; got {shadow_time:g}")
     run = run_plan(spec_path, spec, objective, time_limit, shadow, verify, shadow_time)
