@@ -544,6 +544,13 @@ def minimize_relaxation(m: pyo.ConcreteModel, p: PlanProblem, only: str | None =
     _set_objective(m, sum(weight[k] * m.relax[k] for k in m.LIMITS if only in (None, k)), pyo.minimize)
 
 
+def maximize_tokens_within_target(m: pyo.ConcreteModel, target_usd_per_mtok: float) -> None:
+    r"""$\max T - L$ subject to $C \le \kappa (T - L)$: the most tokens at or below the target cost per million, $\kappa$."""
+    if not hasattr(m, "cost_within_target"):
+        m.cost_within_target = pyo.Constraint(expr=m.annual_cost_usd <= target_usd_per_mtok * m.served_tokens_mtok)
+    maximize_tokens(m)
+
+
 def hold_cost(m: pyo.ConcreteModel, usd: float, give: float) -> None:
     """Keep the annual cost within a relative `give` of a first pass's optimum while a second objective breaks ties."""
     m.cost_held_at_optimum = pyo.Constraint(expr=m.annual_cost_usd <= usd * (1 + give))

@@ -117,6 +117,7 @@ def problem_from_spec(
         loss_tangents=loss_tangents(demand),
         other_unavailability=site.other_unavailability,
         objective=objective or plan.objective,
+        target_usd_per_mtok=plan.target_cost_per_million_tokens_usd,
     )
 
 

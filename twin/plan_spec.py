@@ -18,7 +18,7 @@ from twin.units import Id, NonNeg, NonNegInt, Usd
 # The schemes of `twin.spec.Redundancy`; restated because twin.spec imports this module.
 Redundancy = Literal["N", "N+1", "N+2", "2N"]
 CoolingType = Literal["air", "liquid"]
-Objective = Literal["cost-per-token", "min-cost", "max-tokens"]
+Objective = Literal["cost-per-token", "min-cost", "max-tokens", "max-tokens-at-cost"]
 # A trillion output tokens/s, some 20,000 times the 100 MW reference: beyond it a demand is a typo,
 # and the solver would read it as infinite.
 MAX_DEMAND_TOKENS_PER_S = 1e12
@@ -54,7 +54,12 @@ class PlanOptions(Strict):
     """The choices left to `aift plan`: systems, racks, cooling, equipment units, objective, demand and budget."""
 
     objective: Objective = Field(
-        "cost-per-token", description="cost-per-token (lowest USD per million tokens), min-cost (meet the demand) or max-tokens."
+        "cost-per-token",
+        description="cost-per-token (lowest USD per million tokens), min-cost (meet the demand), max-tokens, or max-tokens-at-cost "
+        "(most tokens at or below `target_cost_per_million_tokens_usd`).",
+    )
+    target_cost_per_million_tokens_usd: Annotated[float, Field(gt=0)] | None = Field(
+        None, description="For max-tokens-at-cost: the highest cost per million output tokens the plan may have, USD."
     )
     systems: list[Id] | Literal["all"] = Field("all", description="Candidate catalog systems in every hall, or `all` of the catalog.")
     halls: list[PlanHall] = Field(default_factory=list, description="Per-hall candidates, cooling choice and rack bounds.")
