@@ -188,6 +188,9 @@ class PlanProblem:
     loss_tangents: tuple[tuple[float, float], ...] = ()
     other_unavailability: float = 0.0
     target_usd_per_mtok: float | None = None  # max-tokens-at-cost: annual cost per million served tokens at most this
+    # The interconnect to buy, when open: utility_kw is then the most it can be, at these prices per kW.
+    utility_capex_usd_per_kw: float | None = None
+    utility_annual_usd_per_kw: float = 0.0
 
     def __post_init__(self) -> None:
         problems = list(_problems(self))

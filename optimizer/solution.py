@@ -56,6 +56,8 @@ class Solution:
     serving: dict[tuple[str, str, str], float]  # (hall, system, model) -> racks serving the model
     gpus: int
     steps: tuple[DinkelbachStep, ...] = ()
+    utility_kw: float | None = None  # the interconnect bought, when the plan chooses it
+    utility_annual_usd: float = 0.0  # its capital recovery per year
     time_limit_reached: bool = False  # some MILP stopped at the time limit; status "optimal" says the gap is proven anyway
 
     @property
@@ -94,5 +96,7 @@ def read_solution(m: pyo.ConcreteModel, p: PlanProblem, **run) -> Solution:
         switches={f: round(pyo.value(m.switches[f])) for f in m.FABRICS},
         serving={k: v for k in m.SERVES if (v := pyo.value(m.serving[k])) > 1e-9},
         gpus=sum(n * p.system(s).gpus_per_rack for (_, s), n in racks.items()),
+        utility_kw=pyo.value(m.utility_kw) if p.utility_capex_usd_per_kw is not None else None,
+        utility_annual_usd=p.utility_annual_usd_per_kw * pyo.value(m.utility_kw) if p.utility_capex_usd_per_kw is not None else 0.0,
         **run,
     )

@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from twin.catalog import Strict
-from twin.units import Id, NonNeg, NonNegInt, Usd
+from twin.units import Id, NonNeg, NonNegInt, PosMw, Usd
 
 # The schemes of `twin.spec.Redundancy`; restated because twin.spec imports this module.
 Redundancy = Literal["N", "N+1", "N+2", "2N"]
@@ -50,6 +50,13 @@ class PlanEquipment(Strict):
     )
 
 
+class PlanInterconnect(Strict):
+    """The utility interconnect to buy: the plan chooses its MW, up to `max_mw`, at a price per MW."""
+
+    max_mw: PosMw = Field(description="The most the utility can connect, MW; `site.utility_mw` is then what the plan buys.")
+    capex_usd_per_mw: Usd = Field(description="Capital per MW of interconnect (substation, grid upgrade), recovered over the power life.")
+
+
 class PlanOptions(Strict):
     """The choices left to `aift plan`: systems, racks, cooling, equipment units, objective, demand and budget."""
 
@@ -72,3 +79,4 @@ class PlanOptions(Strict):
         description="Yearly mean output tokens/s each workload model must get; without it the workload shares set the token mix.",
     )
     capex_budget_usd: Usd | None = Field(None, description="Most capital the plan may spend, USD.")
+    interconnect: PlanInterconnect | None = Field(None, description="Buy the interconnect: its MW becomes a choice, at a price.")
