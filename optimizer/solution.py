@@ -77,7 +77,7 @@ def read_solution(m: pyo.ConcreteModel, p: PlanProblem, **run) -> Solution:
     equipment = {}
     for b in (getattr(m, name) for name in STAGE_BLOCKS):
         for k in b.OPTIONS:
-            if round(pyo.value(b.installed_units[k])):
+            if round(pyo.value(b.usable_units[k])):  # spares alone (a sloppy incumbent's) carry nothing: not built
                 usable_kw = round(pyo.value(b.usable_units[k])) * option[k].unit_kw
                 equipment[k[:2]] = EquipmentChoice(k[2], round(pyo.value(b.installed_units[k])), usable_kw, pyo.value(b.load_kw[k[:2]]))
     kept = pyo.value(m.served_tokens_mtok) / max(pyo.value(m.total_tokens_mtok), 1e-12)  # after unavailability, every model alike
