@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 REF := facility_specs/reference-100mw-gb300.yaml
 PORT ?= 8501
+# Loopback only: the app has no login. `make run HOST=0.0.0.0` shares it on the network (see README).
+HOST ?= 127.0.0.1
 
 .PHONY: run test bench app lint clean browser
 
@@ -24,8 +26,8 @@ browser:
 # The main job: check the examples, then open the what-if app on the reference facility.
 run: $(STAMP)
 	$(BIN)/aift validate facility_specs/*.yaml
-	@echo "Opening the app on $(REF): http://localhost:$(PORT)"
-	$(BIN)/streamlit run app.py --server.headless true --server.port $(PORT) --browser.gatherUsageStats false --client.toolbarMode minimal -- $(REF)
+	@echo "Opening the app on $(REF): http://$(HOST):$(PORT)"
+	$(BIN)/streamlit run app.py --server.headless true --server.address $(HOST) --server.port $(PORT) --server.maxUploadSize 5 --browser.gatherUsageStats false --client.toolbarMode minimal -- $(REF)
 
 test: $(STAMP) browser
 	$(BIN)/pytest -q -n 2

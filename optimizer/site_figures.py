@@ -160,7 +160,7 @@ def _probe(
                 halls = role.halls or (hall_kw if role.scope == SITE else [role.scope])
                 item["units"] = _units(load(halls, role.carries), unit_capacity_kw(eq), item["redundancy"])
     probe = Spec.model_validate(data)
-    probe._base_catalog, probe._path = spec._base_catalog, spec.path
+    probe._base_catalog, probe._path, probe._files_root = spec._base_catalog, spec.path, spec.files_root
     return probe
 
 

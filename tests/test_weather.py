@@ -158,7 +158,7 @@ def test_csv_reader_with_humidity_or_wet_bulb(tmp_path):
     [
         ("dry_bulb_c,relative_humidity\n" + "30,50\n" * 8760, ":2:1: relative_humidity: 50 outside 0..1"),
         ("dry_bulb_c,wet_bulb_c\n" + "20,25\n" * 8760, ":2:1: wet_bulb_c: wet-bulb 25 above dry-bulb 20"),
-        ("temperature\n1\n", ":1:1: header needs dry_bulb_c"),
+        ("temperature\n1\n", ":1:1: not a weather CSV: its header line needs the columns dry_bulb_c"),
     ],
 )
 def test_bad_csv_names_the_line(tmp_path, text, message):

@@ -31,7 +31,8 @@ from twin.network import network
 from twin.production import Stream, streams
 from twin.reliability import availability
 from twin.spec import Spec
-from twin.weather import Weather, weather_for
+from twin.spec_files import spec_weather
+from twin.weather import Weather
 
 SECONDS_PER_HOUR = 3600.0
 
@@ -50,11 +51,6 @@ class Evaluation:
     def to_json(self) -> dict:
         return {"kpis": self.kpis, "cost_breakdown_usd": self.cost_breakdown_usd, "models": self.models,
                 "spec_hash": self.spec_hash, "version": self.version}
-
-
-def spec_weather(spec: Spec) -> Weather:
-    """The year of weather a spec's climate describes (files relative to the spec)."""
-    return weather_for(spec.site.climate, spec.path.parent if spec.path else None)
 
 
 def _stream_power_utilization(spec: Spec, ss: list[Stream], busy: np.ndarray) -> np.ndarray:

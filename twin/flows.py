@@ -37,7 +37,8 @@ from twin.equipment import input_kw, unit_capacity_kw
 from twin.graph import POWER, UTILITY, is_infrastructure, node_ids
 from twin.network import hall_network_shares, network_power_kw
 from twin.spec import Spec
-from twin.weather import Weather, weather_for
+from twin.spec_files import spec_weather
+from twin.weather import Weather
 
 CONVERSION = ("transformer", "ups", "pdu", "busway")
 
@@ -80,7 +81,7 @@ class FlowModel:
 
     def __init__(self, spec: Spec, graph: nx.DiGraph, utilization: float = 1.0, weather: Weather | None = None):
         if weather is None:
-            weather = weather_for(spec.site.climate, spec.path.parent if spec.path else None)
+            weather = spec_weather(spec)
         self.graph, self.topo = graph, Topology(graph)
         nodes = graph.nodes
         self.eq = {n: spec.cat.equipment[a["equipment"]] for n, a in nodes(data=True) if is_infrastructure(graph, n) and n != UTILITY}

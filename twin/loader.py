@@ -65,6 +65,19 @@ def load_spec(path: str | Path, catalog: Catalog | None = None) -> Spec:
     return spec
 
 
-def load_spec_text(text: str, name: str = "<spec>", catalog: Catalog | None = None) -> Spec:
-    """As load_spec, for text edited in the app or produced by the optimizer."""
-    return parse_spec(load_yaml(name, text=text), catalog)
+def load_spec_text(text: str, name: str = "<spec>", catalog: Catalog | None = None, folder: Path | None = None) -> Spec:
+    """As load_spec, for text edited in the app or produced by the optimizer.
+
+    With `folder` (the app), the spec lives in that folder and every file it names must be
+    inside it (twin/spec_files.py); a reference leading out is an issue at its line.
+    """
+    from twin.spec_files import file_issues
+
+    doc = load_yaml(name, text=text)
+    spec = parse_spec(doc, catalog)
+    if folder is not None:
+        spec._path, spec._files_root = Path(folder) / Path(name).name, Path(folder)
+        issues = file_issues(spec, doc)
+        if issues:
+            raise SpecError(issues)
+    return spec

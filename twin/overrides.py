@@ -78,5 +78,5 @@ def apply_overrides(spec: Spec, overrides: dict[str, Any]) -> Spec:
         raise SpecError(issues)
     name = f"{spec.path or spec.name} (with overrides: {', '.join(overrides)})"
     new = parse_spec(Document(name, data), spec._base_catalog)
-    new._path = spec.path
+    new._path, new._files_root = spec.path, spec.files_root
     return new

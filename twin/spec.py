@@ -302,6 +302,7 @@ class Spec(Strict):
 
     _base_catalog: Catalog | None = PrivateAttr(None)
     _path: Path | None = PrivateAttr(None)
+    _files_root: Path | None = PrivateAttr(None)  # set by the app: file references stay inside it (twin/spec_files.py)
 
     @cached_property
     def cat(self) -> Catalog:
@@ -314,6 +315,10 @@ class Spec(Strict):
     @property
     def path(self) -> Path | None:
         return self._path
+
+    @property
+    def files_root(self) -> Path | None:
+        return self._files_root
 
     def hall(self, hall_id: str) -> Hall:
         return next(h for h in self.halls if h.id == hall_id)

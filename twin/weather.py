@@ -54,6 +54,7 @@ WEATHER_SEED = 8760  # the synthetic "typical year"; other seeds give other year
 SEA_LEVEL_PA = 101325.0
 MAX_FILE_ISSUES = 20
 MAX_WEATHER_BYTES = 50_000_000  # a year of EPW is about 1.6 MB
+QUOTE_CHARS = 20  # a bad value is quoted only once the file is known to be weather, and briefly
 DAYS_IN_MONTH = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
@@ -221,7 +222,7 @@ class _FileIssues:
         try:
             value = float(text)
         except ValueError:
-            self.add(line, f"not a number: {text.strip()!r}", field)
+            self.add(line, f"not a number: {text.strip()[:QUOTE_CHARS]!r}", field)
             return math.nan
         if not lo <= value <= hi:
             self.add(line, f"{value:g} outside {lo:g}..{hi:g}{hint}", field)
@@ -278,7 +279,7 @@ def read_csv(path: Path) -> Weather:
     header = [h.strip().lower() for h in lines[0].split(",")] if lines else []
     humid = "wet_bulb_c" if "wet_bulb_c" in header else "relative_humidity"
     if "dry_bulb_c" not in header or humid not in header:
-        issues.add(1, "header needs dry_bulb_c and either wet_bulb_c or relative_humidity; got " + ", ".join(header))
+        issues.add(1, "not a weather CSV: its header line needs the columns dry_bulb_c and either wet_bulb_c or relative_humidity")
         issues.raise_any()
     i_dry, i_hum = header.index("dry_bulb_c"), header.index(humid)
     hum_range = (-70, 70, "") if humid == "wet_bulb_c" else (0, 1, " (a fraction, not percent)")

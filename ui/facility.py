@@ -33,12 +33,12 @@ def page() -> None:
     st.title("Facility")
     left, right = st.columns([2, 3])
     with left:
-        upload = st.file_uploader("Upload a spec (or pick an example in the sidebar)", type=["yaml", "yml"], key="upload")
-        if upload is not None and upload.name not in ss.drafts:
-            try:
-                state.open_draft(upload.name, upload.getvalue().decode("utf-8"))
-            except UnicodeDecodeError:
-                st.error(f"{upload.name} is not UTF-8 text.")
+        upload = st.file_uploader("Upload a spec, or its weather file (or pick an example in the sidebar)",
+                                  type=["yaml", "yml", *state.WEATHER_SUFFIXES], key="upload")
+        if upload is not None:
+            problem = state.take_upload(upload.name, upload.getvalue())
+            if problem:
+                st.error(problem)
         if len(ss.drafts) > 1:
             st.selectbox("Open drafts", list(ss.drafts), index=list(ss.drafts).index(ss.current), key="draft_pick", on_change=_on_draft)
         spec, issues = state.current_spec()

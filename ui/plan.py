@@ -50,4 +50,4 @@ def page() -> None:
                                    for v in run.shadows]), key="plan_shadows")
     name = f"plan-{spec.name}.yaml"
     st.download_button("Download the plan as a facility spec", run.yaml_text, file_name=name, key="plan_download")
-    st.button("Load the plan as the new baseline", key="plan_adopt", on_click=state.open_draft, args=(name, run.yaml_text))
+    st.button("Load the plan as the new baseline", key="plan_adopt", on_click=state.open_draft, args=(name, run.yaml_text, spec.files_root))

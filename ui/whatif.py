@@ -6,6 +6,7 @@ Levers become dotted-path overrides (twin.overrides); the spec text is never edi
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import streamlit as st
 
@@ -40,10 +41,10 @@ PRESETS = ["hot-dry", "temperate", "cold", "hot-humid", "tmy:greensboro", "tmy:m
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def run_evaluate(text: str, name: str, overrides_json: str) -> Evaluation | str:
-    """Evaluate the draft with overrides; a message instead when the combination is invalid."""
+def run_evaluate(text: str, name: str, folder: str, overrides_json: str) -> Evaluation | str:
+    """Evaluate the draft (its files confined to `folder`) with overrides; a message instead when invalid."""
     try:
-        spec = apply_overrides(load_spec_text(text, name), json.loads(overrides_json))
+        spec = apply_overrides(load_spec_text(text, name, folder=Path(folder)), json.loads(overrides_json))
         return evaluate(spec)
     except SpecError as exc:
         return "\n".join(f"{i.path}: {i.message}" for i in exc.issues)
@@ -154,8 +155,9 @@ def page() -> None:
     ss = st.session_state
     text = ss.drafts[ss.current]
     ov = levers(spec)
-    base = run_evaluate(text, ss.current, "{}")
-    result = run_evaluate(text, ss.current, json.dumps(ov, sort_keys=True)) if ov else base
+    folder = str(state.draft_folder(ss.current))
+    base = run_evaluate(text, ss.current, folder, "{}")
+    result = run_evaluate(text, ss.current, folder, json.dumps(ov, sort_keys=True)) if ov else base
     if isinstance(base, str):
         st.error(f"The spec as written cannot be evaluated: {base}")
         return

@@ -11,7 +11,7 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from optimizer.cli.output import InputError, out, print_json, table, write_atomic
+from optimizer.cli.output import FORCE, InputError, check_output, out, print_json, table, write_atomic
 from optimizer.compare import compare_runs
 
 runs_app = typer.Typer(help="Results of sweeps: list, show, compare, export, sensitivity.", no_args_is_help=True)
@@ -119,14 +119,22 @@ def _table(title: str, columns: list[str], rows: list[list]):
 @runs_app.command()
 def export(
     fmt: ExportFormat = typer.Option(..., "--format", help="csv or parquet."),
-    out_file: Path | None = typer.Option(None, "--out", help="File to write; default: export.FORMAT in the runs folder."),
+    out_file: Path | None = typer.Option(None, "--out", help="File to write (never inside the runs folder); default: runs-export.FORMAT here."),
     sweep: str | None = typer.Option(None, "--sweep", help="Only the runs of this sweep."),
     runs: Path = RUNS_DIR,
+    force: bool = FORCE,
 ) -> None:
-    """Export runs as one flat table: run fields, param.<path> and kpi.<name> columns."""
+    """Export runs as one flat table: run fields, param.<path> and kpi.<name> columns.
+
+    The file is checked before the store is read, as every output is: never a file of the
+    store, never an existing file without --force.
+    """
+    target = out_file or Path(f"runs-export.{fmt.value}")
+    check_output("--out", target, [], force=force)
+    if _is_within(target, runs):
+        raise InputError(f"--out {target} is inside the runs folder {runs}; the store's files are never written over, write the export elsewhere")
     with _store(runs) as store:
         frame = store.frame(sweep)
-    target = out_file or runs / f"export.{fmt.value}"
     if fmt is ExportFormat.csv:
         data = frame.to_csv(index=False).encode()
     else:
@@ -135,6 +143,14 @@ def export(
         data = buf.getvalue()
     write_atomic(target, data)
     out.print(f"wrote {len(frame)} runs to {target}", highlight=False)
+
+
+def _is_within(path: Path, folder: Path) -> bool:
+    """Whether `path` is `folder` or lies under it, symlinks resolved."""
+    try:
+        return path.resolve().is_relative_to(folder.resolve())
+    except (OSError, RuntimeError, ValueError):
+        return False
 
 
 @runs_app.command()
