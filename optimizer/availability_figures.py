@@ -19,7 +19,7 @@ import numpy as np
 
 from twin.connectivity import Topology
 from twin.graph import build_graph, is_infrastructure, node_ids, rack_group_id
-from twin.reliability import k_of_n, node_availability, rack_group_availability, unit_availability
+from twin.reliability import node_availability, rack_group_availability
 from twin.spec import Spec
 
 TANGENT_AT = (0.0, 0.01, 0.02, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.8)
@@ -60,12 +60,3 @@ def group_importance(probe: Spec, probe_system: dict[str, str], stages: set[str]
         rest.append(1.0 - rack_group_availability(topo, rack, avail | {n: 1.0 for n in mine.values()}))
     return {g: float(np.mean(v)) for g, v in sums.items()}, float(np.mean(rest)) if rest else 0.0
 
-
-def option_unavailability(equipment, usable: int, units_per_usable: int, spare: int) -> float:
-    """1 - the twin's k-of-n availability of a group with `usable` units needed (generators must also start)."""
-    if usable <= 0:
-        return 0.0
-    p = unit_availability(equipment.mtbf_h, equipment.mttr_h)
-    if equipment.kind == "generator":
-        p *= 1.0 - equipment.fail_to_start
-    return 1.0 - k_of_n(p, usable, usable * units_per_usable + spare)

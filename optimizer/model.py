@@ -265,10 +265,13 @@ def add_utility_envelope(m: pyo.ConcreteModel, p: PlanProblem) -> None:
     m.design_facility_kw = pyo.Expression(expr=facility_kw(m, p, p.design_hour, "rack_kw"))
     m.mean_facility_kw = pyo.Expression(expr=facility_kw(m, p, p.mean_hour, "rack_mean_kw"))
 
+    bought = p.utility_capex_usd_per_kw is not None
+    m.utility_kw = pyo.Var(domain=pyo.NonNegativeReals, bounds=(0, p.utility_kw) if bought else (p.utility_kw, p.utility_kw))
+
     @m.Constraint()
     def design_hour_power_within_utility(m):
-        r"""$P^{fac}_{design} \le U + \rho^{util}$"""
-        return m.design_facility_kw <= p.utility_kw + m.relax["utility"]
+        r"""$P^{fac}_{design} \le U + \rho^{util}$, with $U \le \bar U$ bought when the interconnect is open"""
+        return m.design_facility_kw <= m.utility_kw + m.relax["utility"]
 
 
 def add_hall_power(m: pyo.ConcreteModel, p: PlanProblem, bounds: RackBounds) -> None:
@@ -492,13 +495,16 @@ def add_costs(m: pyo.ConcreteModel, p: PlanProblem) -> None:
     """Capex, and the annual cost: annualized capex and fixed opex, energy, demand charges, fixed costs."""
     fabric = {f.id: f for f in p.fabrics}
     blocks = [getattr(m, name) for name in STAGE_BLOCKS]
+    bought = p.utility_capex_usd_per_kw is not None
     m.capex_usd = pyo.Expression(
-        expr=rack_sum(m, p, lambda s, c: s.rack_capex_usd)
+        expr=(p.utility_capex_usd_per_kw * m.utility_kw if bought else 0.0)
+        + rack_sum(m, p, lambda s, c: s.rack_capex_usd)
         + sum(b.capex_usd for b in blocks)
         + sum(fabric[f].switch_capex_usd * m.switches[f] for f in m.FABRICS)
     )
     m.annual_cost_usd = pyo.Expression(
         expr=p.fixed_annual_usd
+        + p.utility_annual_usd_per_kw * m.utility_kw
         + rack_sum(m, p, lambda s, c: s.rack_annual_usd)
         + sum(b.annual_usd for b in blocks)
         + sum(fabric[f].switch_annual_usd * m.switches[f] for f in m.FABRICS)
@@ -547,6 +553,13 @@ def minimize_relaxation(m: pyo.ConcreteModel, p: PlanProblem, only: str | None =
     r"""$\min \sum_\ell w_\ell \rho_\ell / V_\ell$: the smallest stretch of the limits (or of the one limit `only`), each relative to its size."""
     weight = {lim.key: (DEMAND_RELAX_WEIGHT * MTOK if lim.kind == "demand" else 1.0) / max(lim.value, 1e-9) for lim in limits(p)}
     _set_objective(m, sum(weight[k] * m.relax[k] for k in m.LIMITS if only in (None, k)), pyo.minimize)
+
+
+def maximize_tokens_within_target(m: pyo.ConcreteModel, target_usd_per_mtok: float) -> None:
+    r"""$\max T - L$ subject to $C \le \kappa (T - L)$: the most tokens at or below the target cost per million, $\kappa$."""
+    if not hasattr(m, "cost_within_target"):
+        m.cost_within_target = pyo.Constraint(expr=m.annual_cost_usd <= target_usd_per_mtok * m.served_tokens_mtok)
+    maximize_tokens(m)
 
 
 def hold_cost(m: pyo.ConcreteModel, usd: float, give: float) -> None:

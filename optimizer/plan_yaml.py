@@ -12,6 +12,7 @@ Fabrics need no choice: the twin sizes them from the GPUs of their halls.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import yaml
@@ -41,6 +42,10 @@ def plan_to_spec_yaml(spec: Spec, solution: Solution) -> str:
         raise ValueError("the plan places no racks, so there is no facility to write")
     data = spec.model_dump(mode="json", by_alias=True, exclude_unset=True)
     data.pop("plan", None)
+    if solution.utility_kw is not None:  # the interconnect bought, to the kW above, so that the plan fits it
+        data["site"]["utility_mw"] = math.ceil(solution.utility_kw - 1e-6) / 1000.0
+        econ = data.setdefault("economics", {})  # its capital recovery as opex: the twin has no interconnect price
+        econ["other_opex_usd_per_year"] = spec.economics.other_opex_usd_per_year + solution.utility_annual_usd
     data["deployments"] = _deployments(spec, solution)
     _set_equipment(data, spec, solution)
     _prune(data)

@@ -38,6 +38,7 @@ class PlanRun:
 
 
 MAX_PASSES = 3
+FIRST_PASS_SHARE = 0.5  # of the time limit; the later passes share the rest
 
 
 def solve_spec(
@@ -48,12 +49,18 @@ def solve_spec(
     The first problem's figures (losses, cooling and their no-load parts per kW) are
     measured on a probe of full halls; the plan it gives is then the probe for the next
     problem, whose figures are exact at that plan, until the layout stays (at most
-    `MAX_PASSES` solves, sharing the time limit). An infeasible request is explained by
+    `MAX_PASSES` solves; the first gets `FIRST_PASS_SHARE` of the time limit, or all of it
+    if it found no plan in that, the others share what is left). An infeasible request is explained by
     the first problem; a later one that finds no plan leaves the last plan standing.
     """
     deadline = time.monotonic() + time_limit_s
     p = problem_from_spec(spec, objective, weather)
-    sol = solve_explained(p, time_limit_s=time_limit_s / MAX_PASSES, rel_gap=rel_gap)
+    try:
+        sol = solve_explained(p, time_limit_s=time_limit_s * FIRST_PASS_SHARE, rel_gap=rel_gap)
+    except Infeasible:
+        raise
+    except SolveError:  # no plan in its share of the time: the first pass takes all of it
+        sol = solve_explained(p, time_limit_s=max(deadline - time.monotonic(), 1.0), rel_gap=rel_gap)
     for passes_left in range(MAX_PASSES - 1, 0, -1):
         if not sol.racks:
             break

@@ -104,7 +104,9 @@ def problem_from_spec(
         halls=halls,
         systems=systems,
         models=_models(spec, plan, systems, hours),
-        utility_kw=spec.site.utility_mw * 1000.0,
+        utility_kw=(spec.site.utility_mw if plan.interconnect is None else plan.interconnect.max_mw) * 1000.0,
+        utility_capex_usd_per_kw=None if plan.interconnect is None else plan.interconnect.capex_usd_per_mw / 1000.0,
+        utility_annual_usd_per_kw=0.0 if plan.interconnect is None else plan.interconnect.capex_usd_per_mw / 1000.0 * _crf(spec)["power"],
         design_hour=site.design_hour,
         mean_hour=site.mean_hour,
         energy_usd_per_kw_year=site.energy_usd_per_kw_year,
@@ -119,6 +121,7 @@ def problem_from_spec(
         loss_tangents=loss_tangents(demand),
         other_unavailability=site.other_unavailability,
         objective=objective or plan.objective,
+        target_usd_per_mtok=plan.target_cost_per_million_tokens_usd,
     )
 
 

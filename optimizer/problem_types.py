@@ -17,10 +17,10 @@ from twin.reliability import k_of_n
 CoolingType = Literal["air", "liquid"]
 Carries = Literal["it", "liquid_heat", "air_heat", "facility"]
 Redundancy = Literal["N", "N+1", "N+2", "2N"]
-ObjectiveName = Literal["cost-per-token", "min-cost", "max-tokens"]
+ObjectiveName = Literal["cost-per-token", "min-cost", "max-tokens", "max-tokens-at-cost"]
 
 COOLING_TYPES: tuple[CoolingType, ...] = ("air", "liquid")
-OBJECTIVES: tuple[ObjectiveName, ...] = ("cost-per-token", "min-cost", "max-tokens")
+OBJECTIVES: tuple[ObjectiveName, ...] = ("cost-per-token", "min-cost", "max-tokens", "max-tokens-at-cost")
 SITE = "site"  # the scope of equipment shared by every hall
 
 
@@ -187,6 +187,10 @@ class PlanProblem:
     # Q = other_unavailability + sum of each stage's importance times its unavailability. Empty: availability ignored.
     loss_tangents: tuple[tuple[float, float], ...] = ()
     other_unavailability: float = 0.0
+    target_usd_per_mtok: float | None = None  # max-tokens-at-cost: annual cost per million served tokens at most this
+    # The interconnect to buy, when open: utility_kw is then the most it can be, at these prices per kW.
+    utility_capex_usd_per_kw: float | None = None
+    utility_annual_usd_per_kw: float = 0.0
 
     def __post_init__(self) -> None:
         problems = list(_problems(self))
@@ -245,6 +249,8 @@ def _problems(p: PlanProblem):
         yield f"{SITE!r} is reserved for site equipment"
     if p.objective not in OBJECTIVES:
         yield f"objective must be one of {OBJECTIVES}"
+    if p.objective == "max-tokens-at-cost" and not (p.target_usd_per_mtok or 0) > 0:
+        yield "max-tokens-at-cost needs a positive target_cost_per_million_tokens_usd"
     if p.objective == "min-cost" and all(m.tokens_per_year is None for m in p.models):
         yield "min-cost needs a demand for at least one model"
     if sum(m.min_token_share for m in p.models) > 1 + 1e-9:

@@ -56,6 +56,8 @@ class Solution:
     serving: dict[tuple[str, str, str], float]  # (hall, system, model) -> racks serving the model
     gpus: int
     steps: tuple[DinkelbachStep, ...] = ()
+    utility_kw: float | None = None  # the interconnect bought, when the plan chooses it
+    utility_annual_usd: float = 0.0  # its capital recovery per year
     time_limit_reached: bool = False  # some MILP stopped at the time limit; status "optimal" says the gap is proven anyway
 
     @property
@@ -75,7 +77,7 @@ def read_solution(m: pyo.ConcreteModel, p: PlanProblem, **run) -> Solution:
     equipment = {}
     for b in (getattr(m, name) for name in STAGE_BLOCKS):
         for k in b.OPTIONS:
-            if round(pyo.value(b.installed_units[k])):
+            if round(pyo.value(b.usable_units[k])):  # spares alone (a sloppy incumbent's) carry nothing: not built
                 usable_kw = round(pyo.value(b.usable_units[k])) * option[k].unit_kw
                 equipment[k[:2]] = EquipmentChoice(k[2], round(pyo.value(b.installed_units[k])), usable_kw, pyo.value(b.load_kw[k[:2]]))
     kept = pyo.value(m.served_tokens_mtok) / max(pyo.value(m.total_tokens_mtok), 1e-12)  # after unavailability, every model alike
@@ -94,5 +96,7 @@ def read_solution(m: pyo.ConcreteModel, p: PlanProblem, **run) -> Solution:
         switches={f: round(pyo.value(m.switches[f])) for f in m.FABRICS},
         serving={k: v for k in m.SERVES if (v := pyo.value(m.serving[k])) > 1e-9},
         gpus=sum(n * p.system(s).gpus_per_rack for (_, s), n in racks.items()),
+        utility_kw=pyo.value(m.utility_kw) if p.utility_capex_usd_per_kw is not None else None,
+        utility_annual_usd=p.utility_annual_usd_per_kw * pyo.value(m.utility_kw) if p.utility_capex_usd_per_kw is not None else 0.0,
         **run,
     )

@@ -17,7 +17,16 @@ import pyomo.environ as pyo
 from pyomo.contrib.solver.common.factory import SolverFactory
 from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition
 
-from optimizer.model import MTOK, build_model, hold_cost, hold_tokens, maximize_tokens, minimize_cost, minimize_cost_less_token_value
+from optimizer.model import (
+    MTOK,
+    build_model,
+    hold_cost,
+    hold_tokens,
+    maximize_tokens,
+    maximize_tokens_within_target,
+    minimize_cost,
+    minimize_cost_less_token_value,
+)
 from optimizer.problem_types import PlanProblem
 from optimizer.solution import DinkelbachStep, Solution, Status, read_solution
 
@@ -101,7 +110,12 @@ def solve(p: PlanProblem, *, time_limit_s: float = 60.0, rel_gap: float = 1e-4) 
         SolveError: the time ran out before any plan was found.
     """
     deadline = time.monotonic() + time_limit_s
-    strategy = {"min-cost": _min_cost, "max-tokens": _max_tokens, "cost-per-token": _min_cost_per_token}[p.objective]
+    strategy = {
+        "min-cost": _min_cost,
+        "max-tokens": _max_tokens,
+        "cost-per-token": _min_cost_per_token,
+        "max-tokens-at-cost": _max_tokens_at_cost,
+    }[p.objective]
     return strategy(p, deadline, rel_gap)
 
 
@@ -149,6 +163,20 @@ def _min_cost(p: PlanProblem, deadline: float, rel_gap: float) -> Solution:
 def _max_tokens(p: PlanProblem, deadline: float, rel_gap: float) -> Solution:
     """Most tokens within the limits; among equals, the least cost."""
     return _lexicographic(p, deadline, rel_gap, maximize_tokens, hold_tokens, minimize_cost, lambda s: s.tokens_per_year)
+
+
+def _max_tokens_at_cost(p: PlanProblem, deadline: float, rel_gap: float) -> Solution:
+    """Most tokens at or below the target cost per token; among equals, the least cost. Infeasible names the least cost per token."""
+    target = p.target_usd_per_mtok
+    try:
+        return _lexicographic(
+            p, deadline, rel_gap, lambda m: maximize_tokens_within_target(m, target), hold_tokens, minimize_cost, lambda s: s.tokens_per_year
+        )
+    except Infeasible:
+        least = _min_cost_per_token(replace(p, objective="cost-per-token"), deadline, rel_gap).cost_per_mtok_usd
+        raise Infeasible(
+            f"no plan serves tokens at ${target:g} per million or less: the least cost per million tokens here is ${least:.4f}"
+        ) from None
 
 
 def _min_cost_per_token(p: PlanProblem, deadline: float, rel_gap: float) -> Solution:

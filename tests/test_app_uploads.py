@@ -68,3 +68,10 @@ def test_an_upload_name_cannot_leave_the_session_folder(app):
     folder = app.session_state.upload_dir
     assert [p.name for p in folder.iterdir()] == ["escape.csv"]
     assert not (folder.parent.parent / "escape.csv").exists()
+
+
+def test_an_upload_over_the_spec_limit_is_refused(app):
+    app.file_uploader(key="upload").upload("huge.csv", b"x" * 5_000_001, "text/csv").run()
+    assert not app.exception
+    assert "huge.csv is 5,000,001 bytes; the limit is 5,000,000." in app.error[0].value
+    assert "upload_dir" not in app.session_state  # refused before any folder was made for it

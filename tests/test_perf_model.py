@@ -27,7 +27,7 @@ def roofline():
     """The shipped calibration with every fixed latency set to zero."""
     cal = shipped_calibration()
     fams = {k: dataclasses.replace(f, layer_overhead_us=0.0) for k, f in cal.families.items()}
-    return dataclasses.replace(cal, families=fams, nvlink_latency_us=0.0, scale_out_latency_us=0.0)
+    return dataclasses.replace(cal, families=fams, nvlink_latency_us=0.0, scale_out_latency_us=0.0, all_to_all_latency_us=0.0)
 
 
 def _bw(system, cal) -> float:

@@ -91,3 +91,5 @@ def test_demand_beyond_the_campus_is_infeasible(monkeypatch, capsys, spec_file):
     text = spec_file.read_text().replace("growth_per_year: 0.5", "growth_per_year: 6.0")
     spec_file.write_text(text)
     assert aift(monkeypatch, "roadmap", spec_file, "--no-shadow", "--no-verify") == 3
+    # 2027: 1 M x 7 = 7 M tokens/s; the hall-1 and hall-2 positions hold six Vera Rubin racks, ~4.7 M tokens/s.
+    assert "in 2027 the 6 positions of the halls open by then hold at most ~4,7" in capsys.readouterr().err

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pandas as pd
 import pytest
 
 from tests.conftest import PILOT
@@ -66,3 +67,17 @@ def test_cli_writes_md_and_refuses_other_kinds(tmp_path, monkeypatch, capsys):
     assert aift(monkeypatch, "scorecard", PILOT, "--out", tmp_path / "report.pdf") == 2
     assert "want a .html or .md file" in capsys.readouterr().err
     assert aift(monkeypatch, "scorecard", PILOT, "--out", out, "--no-plan") == 2  # exists: --force to replace
+
+
+def test_mean_time_down_from_the_event_log_by_hand():
+    # Component A: a unit fails at 1 h (1 down), another at 2 h (2 down), repairs at 4 h (1) and 5 h (0):
+    # 1 x 1 + 2 x 2 + 1 x 1 = 6 unit-hours down over 2 failures = 3 h each. B fails at 8759 h and is
+    # still down at the year's end (8760 h): 1 unit-hour, 1 failure. Together: 7 unit-hours / 3 failures.
+    from optimizer.scorecard.failures import mean_down_h
+
+    ev = pd.DataFrame({"time_h": [1.0, 2.0, 4.0, 5.0, 8759.0], "component": ["ups:a"] * 4 + ["ups:b"],
+                       "event": ["unit failed", "unit failed", "unit repaired", "unit repaired", "unit failed"],
+                       "units_down": [1.0, 2.0, 1.0, 0.0, 1.0], "replication": 0})
+    assert mean_down_h(ev[ev["component"] == "ups:a"], "", "unit failed") == pytest.approx(3.0)
+    assert mean_down_h(ev, "ups:", "unit failed") == pytest.approx(7 / 3)
+    assert mean_down_h(ev, "systems:", "system failed") is None

@@ -222,3 +222,15 @@ def test_a_scheduler_address_that_is_no_dask_scheduler_is_refused_before_anythin
     assert words in err
     assert address in err
     assert not (tmp_path / "runs").exists()
+
+
+def test_a_runs_folder_that_lost_its_index_points_to_repair(monkeypatch, capsys, tmp_path):
+    from tests.store_support import fill_store
+
+    runs = fill_store(tmp_path)
+    (runs / "index.sqlite").unlink()
+    grid = write_grid(tmp_path / "g2.yaml", GRID)
+    assert aift(monkeypatch, "sweep", grid, "--out", runs) == 2
+    assert f"holds series files but no results index; `aift runs repair --runs {runs}` rebuilds it" in capsys.readouterr().err
+    assert aift(monkeypatch, "runs", "repair", "--runs", runs) == 0
+    assert len(stored_rows(runs)) == 4  # the four ok runs of the store's sweep, from their series files

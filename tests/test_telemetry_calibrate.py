@@ -135,3 +135,12 @@ def test_the_fleet_sum_skips_a_bin_a_measured_deployment_missed():
     f = fleet(s, "output tokens/s")
     assert list(f.loc[1]) == [15.0, 12.0]
     assert np.isnan(f.loc[2, "measured"])
+
+
+def test_no_output_lands_on_the_overlay(tmp_path, monkeypatch, capsys):
+    cal = tmp_path / "cal.yaml"
+    cal.write_text("calibration:\n  pue_offset: 0.05\n")
+    for command, flag in (("evaluate", "--hourly"), ("plan", "--out")):
+        assert aift(monkeypatch, command, PILOT, "--calibration", cal, flag, cal, "--force") == 2
+        assert "would overwrite the input" in capsys.readouterr().err
+    assert cal.read_text() == "calibration:\n  pue_offset: 0.05\n"

@@ -11,14 +11,15 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
-from twin.units import Fraction, Gb, Gbps, Hours, Id, Kw, Mtbf, NonNeg, Pos, PosInt, PosKw, Tbps, Tokens, UnitKva, UnitKw, Usd
+from twin.units import Fraction, Gb, Gbps, Hours, Id, Kw, Mtbf, NonNeg, NonNegInt, Pos, PosInt, PosKw, Tbps, Tokens, UnitKva, UnitKw, Usd
 
 CATALOG_DIR = Path(__file__).resolve().parent.parent / "facility_specs" / "catalog"
 
-Precision = Literal["bf16", "fp8", "fp4"]
+Precision = Literal["bf16", "fp8", "fp4", "int4"]  # int4: weight-only 4-bit (W4A16), computed in BF16
+TensorPrecision = Literal["bf16", "fp8", "fp4"]  # what tensor cores compute in
 Year = Annotated[int, Field(ge=2000, le=2100)]
 Available = Annotated[str, StringConstraints(pattern=r"^(20[0-9]{2})(Q[1-4])?$"), Field(description="A year, or a year and quarter: 2026Q3.")]
-BYTES_PER_PARAM: dict[str, float] = {"bf16": 2.0, "fp8": 1.0, "fp4": 0.5}
+BYTES_PER_PARAM: dict[str, float] = {"bf16": 2.0, "fp8": 1.0, "fp4": 0.5, "int4": 0.5}
 
 
 class Strict(BaseModel):
@@ -39,7 +40,7 @@ class GpuSpec(Strict):
     name: str
     hbm_gb: Gb = Field(description="HBM capacity per GPU, GB.")
     hbm_tbps: Tbps = Field(description="HBM bandwidth per GPU, TB/s.")
-    dense_tflops: dict[Precision, Pos] = Field(description="Dense tensor TFLOPS per precision; bf16 at least (attention runs in it).")
+    dense_tflops: dict[TensorPrecision, Pos] = Field(description="Dense tensor TFLOPS per precision; bf16 at least (attention runs in it).")
     tdp_w: Pos = Field(description="GPU board power, W.")
 
     @field_validator("dense_tflops")
@@ -74,11 +75,25 @@ class SystemEntry(Sourced):
         default_factory=dict, description="Price of one system in a year, USD; the latest listed year holds until the next (`twin.catalog_time`)."
     )
     price_decline_per_year: Fraction = Field(0.0, description="Yearly fall of the price after its last listed year; unlisted: from the year it ships (`twin.catalog_time`).")
+    cpu_memory_gb: NonNeg = Field(0, description="CPU memory per GPU the engine can park KV cache in (Grace LPDDR, host DDR), GB.")
+    cpu_link_gbyte_s: Pos | None = Field(None, description="GPU-CPU bandwidth per GPU per direction (NVLink-C2C, PCIe), GB/s.")
+
+    @field_validator("family")
+    @classmethod
+    def _calibrated(cls, v: str) -> str:
+        from twin.perf.calibration import shipped_calibration  # noqa: PLC0415 - the token model's data, read on use
+
+        known = shipped_calibration().families
+        if v not in known:
+            raise ValueError(f"no calibrated efficiencies for hardware family {v!r}; known: {', '.join(known)}")
+        return v
 
     @model_validator(mode="after")
     def _check(self) -> SystemEntry:
         if self.idle_kw >= self.max_kw:
             raise ValueError("idle_kw must be below max_kw")
+        if self.cpu_memory_gb > 0 and self.cpu_link_gbyte_s is None:
+            raise ValueError("give cpu_link_gbyte_s with cpu_memory_gb: the KV cache parked there must come back")
         return self
 
     @property
@@ -104,6 +119,9 @@ class ModelEntry(Sourced):
     kv_lora_dim: PosInt | None = Field(None, description="Compressed KV width per token per layer (MLA), incl. rope part.")
     experts: PosInt | None = Field(None, description="Routed experts per MoE layer (None for dense).")
     experts_per_token: PosInt | None = Field(None, description="Routed experts active per token.")
+    shared_experts: NonNegInt = Field(0, description="Shared experts every token runs (counted in params_active_b).")
+    mtp_layers: NonNegInt = Field(0, description="Multi-token-prediction modules shipped with the weights (speculative drafts).")
+    mtp_acceptance: Fraction | None = Field(None, description="Probability a draft token is accepted, given the one before it was.")
     max_context: Tokens = 131072
     precisions: list[Precision] = Field(min_length=1, description="Precisions the model is served in.")
 
@@ -119,6 +137,8 @@ class ModelEntry(Sourced):
             raise ValueError("give both experts and experts_per_token, or neither")
         if self.experts is not None and self.experts_per_token >= self.experts:
             raise ValueError("experts_per_token must be below experts")
+        if (self.mtp_layers > 0) != (self.mtp_acceptance is not None):
+            raise ValueError("give mtp_acceptance with mtp_layers > 0, and neither without multi-token prediction")
         return self
 
     @property

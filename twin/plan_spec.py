@@ -13,12 +13,12 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from twin.catalog import Strict
-from twin.units import Id, NonNeg, NonNegInt, Usd
+from twin.units import Id, NonNeg, NonNegInt, PosMw, Usd
 
 # The schemes of `twin.spec.Redundancy`; restated because twin.spec imports this module.
 Redundancy = Literal["N", "N+1", "N+2", "2N"]
 CoolingType = Literal["air", "liquid"]
-Objective = Literal["cost-per-token", "min-cost", "max-tokens"]
+Objective = Literal["cost-per-token", "min-cost", "max-tokens", "max-tokens-at-cost"]
 # A trillion output tokens/s, some 20,000 times the 100 MW reference: beyond it a demand is a typo,
 # and the solver would read it as infinite.
 MAX_DEMAND_TOKENS_PER_S = 1e12
@@ -50,11 +50,23 @@ class PlanEquipment(Strict):
     )
 
 
+class PlanInterconnect(Strict):
+    """The utility interconnect to buy: the plan chooses its MW, up to `max_mw`, at a price per MW."""
+
+    max_mw: PosMw = Field(description="The most the utility can connect, MW; `site.utility_mw` is then what the plan buys.")
+    capex_usd_per_mw: Usd = Field(description="Capital per MW of interconnect (substation, grid upgrade), recovered over the power life.")
+
+
 class PlanOptions(Strict):
     """The choices left to `aift plan`: systems, racks, cooling, equipment units, objective, demand and budget."""
 
     objective: Objective = Field(
-        "cost-per-token", description="cost-per-token (lowest USD per million tokens), min-cost (meet the demand) or max-tokens."
+        "cost-per-token",
+        description="cost-per-token (lowest USD per million tokens), min-cost (meet the demand), max-tokens, or max-tokens-at-cost "
+        "(most tokens at or below `target_cost_per_million_tokens_usd`).",
+    )
+    target_cost_per_million_tokens_usd: Annotated[float, Field(gt=0)] | None = Field(
+        None, description="For max-tokens-at-cost: the highest cost per million output tokens the plan may have, USD."
     )
     systems: list[Id] | Literal["all"] = Field("all", description="Candidate catalog systems in every hall, or `all` of the catalog.")
     halls: list[PlanHall] = Field(default_factory=list, description="Per-hall candidates, cooling choice and rack bounds.")
@@ -67,3 +79,4 @@ class PlanOptions(Strict):
         description="Yearly mean output tokens/s each workload model must get; without it the workload shares set the token mix.",
     )
     capex_budget_usd: Usd | None = Field(None, description="Most capital the plan may spend, USD.")
+    interconnect: PlanInterconnect | None = Field(None, description="Buy the interconnect: its MW becomes a choice, at a price.")

@@ -27,6 +27,7 @@ from twin.units import (
     Id,
     Kelvin,
     NonNeg,
+    NonNegInt,
     Pos,
     PosInt,
     PosKw,
@@ -245,12 +246,18 @@ class Sla(Strict):
 
 
 class Serving(Strict):
-    """Serving-stack options that change the throughput-interactivity curve."""
+    """Serving-stack options that change the throughput-interactivity curve.
 
-    disaggregated: bool = Field(False, description="Separate prefill and decode GPUs.")
+    Left unset (`serving: auto`, the default), the token model searches aggregated and
+    disaggregated serving and, where the model has multi-token prediction, speculative
+    decoding, and keeps the best; a value given pins that choice.
+    """
+
+    disaggregated: bool | None = Field(None, description="Separate prefill and decode GPUs; unset: chosen per SLA.")
     wide_ep: bool = Field(True, description="Expert parallelism across the NVLink domain for MoE models.")
-    speculative: bool = Field(False, description="Speculative decoding / multi-token prediction.")
-    accepted_tokens_per_step: float = Field(1.0, ge=1.0, le=8.0, description="Mean tokens accepted per decode step when speculative.")
+    speculative: bool | None = Field(None, description="Speculative decoding / multi-token prediction; unset: chosen where the model has MTP.")
+    accepted_tokens_per_step: float | None = Field(
+        None, ge=1.0, le=8.0, description="Mean tokens accepted per decode step when speculative; unset: from the model's MTP acceptance.")
 
 
 class WorkloadModel(Strict):
@@ -261,7 +268,15 @@ class WorkloadModel(Strict):
     share: Fraction = Field(1.0, description="Share of the fleet serving this model.")
     tenant: Id | None = Field(None, description="Team or customer this model is served to, for cost allocation (`aift evaluate` reports per tenant).")
     sla: Sla = Field(default_factory=Sla, description="Service level each request must get.")
-    serving: Serving = Field(default_factory=Serving, description="Serving-stack options.")
+    serving: Serving = Field(default_factory=Serving, description="Serving-stack options, or `auto` (the default): chosen per SLA.")
+    turns: PosInt = Field(1, le=1000, description="Requests per agent session; each resends the context so far (1: independent requests).")
+    context_growth_tokens: NonNegInt = Field(0, description="New input tokens each turn after the first (tool results, instructions).")
+    prefix_cache_hit: Fraction = Field(0.0, description="Share of a turn's resent context found in the prefix cache, not recomputed.")
+
+    @field_validator("serving", mode="before")
+    @classmethod
+    def _auto(cls, v):
+        return {} if v == "auto" else v
 
 
 class Demand(Strict):

@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from optimizer.compare import Comparison, compare_runs
-from optimizer.store import APP_SWEEP, Store
+from optimizer.store import APP_SWEEP, Store, StoreError
 from ui import fmt, state, tables
 
 HEADLINE = ["output_tokens_per_s", "tokens_per_joule", "tokens_per_s_per_mw", "cost_per_million_tokens_usd", "pue",
@@ -53,17 +53,21 @@ def page() -> None:
     if not (root / "index.sqlite").exists():
         st.info(f"No results store in {root} yet: save a scenario on the What-if page, or run `aift sweep`.")
         return
-    with Store(root) as store:
-        sweeps = store.sweeps()
-        labels = {s["id"]: f"{s['name']} ({s['stored']} runs)" for s in sweeps}
-        default = APP_SWEEP if APP_SWEEP in labels else next(iter(labels), None)
-        if default is None:
-            st.info("The results store is empty.")
-            return
-        sweep = st.selectbox("Runs of", list(labels), index=list(labels).index(default), format_func=labels.get, key="compare_sweep",
-                             help="Scenarios saved in the app, or the runs of one `aift sweep`.")
-        base = next(s for s in sweeps if s["id"] == sweep).get("base_values") or {}
-        runs = [r for r in store.runs(sweep) if r["status"] == "ok"]
+    try:
+        with Store(root, read_only=True) as store:
+            sweeps = store.sweeps()
+            labels = {s["id"]: f"{s['name']} ({s['stored']} runs)" for s in sweeps}
+            default = APP_SWEEP if APP_SWEEP in labels else next(iter(labels), None)
+            if default is None:
+                st.info("The results store is empty.")
+                return
+            sweep = st.selectbox("Runs of", list(labels), index=list(labels).index(default), format_func=labels.get, key="compare_sweep",
+                                 help="Scenarios saved in the app, or the runs of one `aift sweep`.")
+            base = next(s for s in sweeps if s["id"] == sweep).get("base_values") or {}
+            runs = [r for r in store.runs(sweep) if r["status"] == "ok"]
+    except StoreError as exc:  # damaged, another version: say what and how to recover
+        st.error(str(exc))
+        return
     if not runs:
         st.info("No successful run here yet.")
         return

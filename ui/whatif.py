@@ -14,7 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from optimizer.jobs import JobResult
-from optimizer.store import Store
+from optimizer.store import Store, StoreError
 from twin.analysis import analyze
 from twin.errors import SpecError
 from twin.evaluate import Evaluation, evaluate
@@ -166,9 +166,13 @@ def _save(spec: Spec, levers: list[Lever], values: dict, ov: dict, result: Evalu
     name = st.text_input("Scenario name", key="scenario_name", help="How the scenario is listed on the Compare page and by `aift runs`.")
     if st.button("Save scenario", key="save_scenario", disabled=not valid,
                  help="Stores the levers and these KPIs in the results store." if valid else "The levers are not a valid combination: nothing to save."):
-        with Store(state.runs_dir()) as store:
-            full = {lv.path: int(values[lv.key]) if lv.kind == "count" else values[lv.key] for lv in levers} | ov
-            run_id = store.save_scenario(name, spec, full, JobResult(result.kpis, {"hourly": result.hourly}))
+        full = {lv.path: int(values[lv.key]) if lv.kind == "count" else values[lv.key] for lv in levers} | ov
+        try:
+            with Store(state.runs_dir()) as store:
+                run_id = store.save_scenario(name, spec, full, JobResult(result.kpis, {"hourly": result.hourly}))
+        except StoreError as exc:  # a damaged or read-only store: say what and how to recover
+            st.error(str(exc))
+            return
         st.success(f"Saved '{name}' as run {run_id[:8]} in {state.runs_dir()}. Compare it on the Compare page.")
 
 

@@ -59,7 +59,7 @@ def evaluate_cmd(
 
     spec = calibrated(load_spec(spec_path), calibration)
     if hourly is not None:
-        check_output("--hourly", hourly, spec_inputs(spec), force=force)
+        check_output("--hourly", hourly, [*spec_inputs(spec), *([calibration] if calibration else [])], force=force)
     result = run_evaluate(spec_path, spec)
     if hourly is not None:
         write_atomic(hourly, result.hourly.to_csv(index=False))

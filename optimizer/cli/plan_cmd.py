@@ -31,7 +31,7 @@ def run_plan(
 
 def plan_cmd(
     spec_path: Path = typer.Argument(..., help="Facility spec YAML; its `plan:` section says what is open.", metavar="SPEC"),
-    objective: str | None = typer.Option(None, "--objective", help="cost-per-token, min-cost or max-tokens; default: the spec's."),
+    objective: str | None = typer.Option(None, "--objective", help="cost-per-token, min-cost, max-tokens or max-tokens-at-cost; default: the spec's."),
     out_file: Path | None = typer.Option(None, "--out", help="Write the plan as a facility spec YAML here."),
     force: bool = FORCE,
     as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
@@ -47,7 +47,7 @@ def plan_cmd(
 
     spec = calibrated(load_spec(spec_path), calibration)
     if out_file is not None:
-        check_output("--out", out_file, spec_inputs(spec), force=force)
+        check_output("--out", out_file, [*spec_inputs(spec), *([calibration] if calibration else [])], force=force)
     if shadow_time is not None and not shadow_time > 0:
         raise InputError(f"--shadow-time must be a positive number of seconds; got {shadow_time:g}")
     run = run_plan(spec_path, spec, objective, time_limit, shadow, verify, shadow_time)

@@ -67,6 +67,8 @@ def _check_runs_folder(out_dir: Path) -> None:
             entries = {p.name for p in out_dir.iterdir()}
         except OSError as exc:
             raise InputError(f"--out {out_dir}: cannot list it ({exc.strerror or exc})") from None
+        if "series" in entries and "index.sqlite" not in entries:
+            raise InputError(f"--out {out_dir} holds series files but no results index; `aift runs repair --runs {out_dir}` rebuilds it")
         if entries and "index.sqlite" not in entries:
             raise InputError(f"--out {out_dir} holds other files and no results index; give a new or empty folder, or a runs folder")
     ancestor = out_dir.parent

@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pyomo.environ as pyo
 from pyomo.contrib.solver.common.factory import SolverFactory
 
 from optimizer.model import MTOK
+from optimizer.roadmap.explain import infeasible_reason
 from optimizer.roadmap.model import build_roadmap_model, maximize_pv_tokens, minimize_pv_cost, minimize_pv_cost_less_token_value
 from optimizer.roadmap.problem import RoadmapProblem
 from optimizer.solution import DinkelbachStep, Status
@@ -50,12 +51,17 @@ def solve_roadmap(rp: RoadmapProblem, *, time_limit_s: float = 300.0, rel_gap: f
     m = build_roadmap_model(rp)
     minimize_pv_cost(m)
     loose = rel_gap if rp.objective == "min-cost" else max(rel_gap, START_REL_GAP)
-    first = solve_model(m, time_limit_s=_left(deadline), rel_gap=loose)
+    try:
+        first = solve_model(m, time_limit_s=_left(deadline), rel_gap=loose)
+    except Infeasible:
+        raise Infeasible(infeasible_reason(rp)) from None
     if rp.objective == "min-cost":
         return RoadmapRun(m, first.status, first.gap(), first.solve_time_s, None)
     if pyo.value(m.pv_tokens_mtok) <= 0:
         maximize_pv_tokens(m)
+        spent = first.solve_time_s
         first = solve_model(m, time_limit_s=_left(deadline), rel_gap=START_REL_GAP)
+        first = replace(first, solve_time_s=spent + first.solve_time_s)
         if pyo.value(m.pv_tokens_mtok) <= 0:
             raise Infeasible("no roadmap within the limits produces any tokens")
     return _dinkelbach(m, deadline, rel_gap, first.solve_time_s)

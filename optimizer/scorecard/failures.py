@@ -2,9 +2,11 @@
 
 The single events are worked from the twin's figures at the peak hour: a failed share of
 capacity costs only what the spare capacity cannot absorb, `max(0, failed - (A - peak))`
-of the stream's capacity at SLA, for the repair time of the system that failed. The
-yearly figures come from the fleet simulation (`twin.sim`): failures, repairs and demand
-spikes (x1.5 for six hours, once a month) over simulated years.
+of the stream's capacity at SLA. How long and how often come from the fleet simulation
+(`twin.sim`: failures, repairs, and demand spikes of x1.5 for about six hours once a
+month, over simulated years): the mean time down is the simulated unit-hours down over
+the number of failures (Little's law on the event log), the catalog's MTTR where the
+simulation saw none.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from twin.sim.options import SimOptions
 from twin.spec import Spec
 
 SPIKES_PER_YEAR = 12.0
+HOURS_PER_YEAR = 8760.0
 SIM_REPLICATIONS = 3
 
 
@@ -39,23 +42,50 @@ def failure_modes(spec: Spec, ss: list[Stream], seed: int = 0) -> dict:
         return max(0.0, share - spare) * biggest.capacity_tokens_per_s
 
     replica_gpus = biggest.point.gpus_per_replica + biggest.point.prefill_gpus_per_replica
+    node_h = mean_down_h(ev, "systems:", "system failed") or system.mttr_h
     rows.append(_row("A model endpoint fails", f"one {biggest.model} replica ({replica_gpus:g} GPUs) on {biggest.hall}/{biggest.system}",
-                     lost(replica_gpus / biggest.gpus), system.mttr_h, None))
+                     lost(replica_gpus / biggest.gpus), node_h, None))
     rows.append(_row("A GPU node goes offline", f"one {biggest.system} system ({system.gpus_per_system} GPUs) in {biggest.hall}",
-                     lost(1.0 / biggest.systems), system.mttr_h, per_year("system failed")))
+                     lost(1.0 / biggest.systems), node_h, per_year("system failed")))
     headroom = spare / peak if peak else 0.0
     rows.append({"scenario": "Latency rises", "what": f"demand above {1 + headroom:.0%} of the peak hour pushes replicas past the SLA batch: "
                  "requests queue and TTFT grows without bound", "lost_tokens_per_s": 0.0, "hours": None, "tokens_lost": 0.0,
                  "per_year": None, "headroom": headroom})
     over = max(0.0, options.spike_magnitude * peak - min(g.availability for g in avail.groups))
     capacity = sum(s.capacity_tokens_per_s for s in ss)
-    rows.append(_row("Demand spikes", f"x{options.spike_magnitude:g} for {options.spike_mean_h:g} h at the peak hour",
-                     over * capacity, options.spike_mean_h, per_year("demand spike started")))
+    spike_h = _mean_spike_h(ev) or options.spike_mean_h
+    rows.append(_row("Demand spikes", f"x{options.spike_magnitude:g} at the peak hour",
+                     over * capacity, spike_h, per_year("demand spike started")))
     rows.append({"scenario": "Power or cooling unit fails", "what": "a unit of a redundant group (UPS, CDU, chiller, generator...)",
-                 "lost_tokens_per_s": None, "hours": None, "tokens_lost": None, "per_year": per_year("unit failed"), "headroom": None})
+                 "lost_tokens_per_s": None, "hours": mean_down_h(ev, "", "unit failed"), "tokens_lost": None, "per_year": per_year("unit failed"),
+                 "headroom": None})
     year = {k: mc.bands[k] for k in ("tokens_lost_to_failures", "tokens_lost_beyond_capacity", "availability") if k in mc.bands}
     return {"rows": rows, "simulated": year, "replications": SIM_REPLICATIONS, "seed": seed,
             "output_tokens_per_year": float(np.mean(mc.runs["output_tokens_per_year"]))}
+
+
+def mean_down_h(events, prefix: str, failed: str) -> float | None:
+    """Mean hours a failed unit stays down: unit-hours down over failures (Little's law), for components named `prefix...`.
+
+    Each event carries the component's units down after it, which holds until its next event (or the year's end).
+    """
+    if events is None:
+        return None
+    e = events[events["component"].str.startswith(prefix) & events["event"].isin([failed, failed.replace("failed", "repaired")])]
+    e = e.sort_values(["replication", "component", "time_h"], kind="stable")
+    until = e.groupby(["replication", "component"])["time_h"].shift(-1).fillna(HOURS_PER_YEAR)
+    failures = int((e["event"] == failed).sum())
+    return float((e["units_down"] * (until - e["time_h"])).sum() / failures) if failures else None
+
+
+def _mean_spike_h(events) -> float | None:
+    if events is None:
+        return None
+    start = events[events["event"] == "demand spike started"].sort_values(["replication", "time_h"])
+    end = events[events["event"] == "demand spike ended"].sort_values(["replication", "time_h"])
+    if start.empty or len(start) != len(end):
+        return None
+    return float((end["time_h"].to_numpy() - start["time_h"].to_numpy()).mean())
 
 
 def _row(scenario: str, what: str, lost_per_s: float, hours: float, per_year: float | None) -> dict:

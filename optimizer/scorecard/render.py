@@ -58,7 +58,8 @@ def _failures(sc: Scorecard) -> list:
              r["per_year"] if r["per_year"] is not None else "-"] for r in f["rows"]]
     year = f["simulated"]
     lines = [f"{name.replace('_', ' ')}: p5 {fmt(b['p5'])}, p50 {fmt(b['p50'])}, p95 {fmt(b['p95'])}" for name, b in year.items()]
-    return [("p", "Single events at the peak hour, absorbed by spare capacity where there is some; how often from the fleet simulation "
+    return [("p", "Single events at the peak hour, absorbed by spare capacity where there is some; how long (mean time down) and how often "
+                  "from the fleet simulation "
                   f"({f['replications']} simulated years, seed {f['seed']}, a x1.5 demand spike a month)."),
             ("table", ["scenario", "what", "tokens/s lost", "for hours", "tokens lost", "events per year"], rows),
             ("p", "Simulated year:"), ("list", lines)]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from twin.catalog import Catalog, SystemEntry
+from twin.catalog import Catalog, ModelEntry, SystemEntry
 from twin.economics import capital_recovery_factor
 from twin.perf.frontier import operating_point
 from twin.perf.points import OperatingPoint, PerfError
@@ -24,6 +24,7 @@ class SystemComparison:
     """One system's operating point (or why it has none) and its ratios to the baseline."""
 
     system: str
+    precision: str
     point: OperatingPoint | None
     error: str | None
     tokens_per_s_per_mw: float | None  # output tokens/s per MW of system IT power
@@ -40,25 +41,38 @@ def system_cost_per_million_tokens(system: SystemEntry, op: OperatingPoint, econ
     return (capital + energy) / (tokens / 1e6)
 
 
+def native_precision(system: SystemEntry, model: ModelEntry) -> str:
+    """The narrowest precision both the model ships in and the GPU's tensor cores compute: how each is served at its best."""
+    for p in ("fp4", "fp8", "bf16"):
+        if p in model.precisions and p in system.gpu.dense_tflops:
+            return p
+    return model.precisions[0]
+
+
 def compare_systems(catalog: Catalog, wm: WorkloadModel, baseline: str, *, max_gpus: int | None = None,
                     max_batch: float | None = None, economics: Economics | None = None,
-                    tariff: Tariff | None = None) -> list[SystemComparison]:
-    """One row per catalog system, in catalog order; systems that cannot serve `wm` carry the reason."""
+                    tariff: Tariff | None = None, native: bool = False) -> list[SystemComparison]:
+    """One row per catalog system, in catalog order; systems that cannot serve `wm` carry the reason.
+
+    `native` serves each system at `native_precision` (FP4 on Blackwell, FP8 on Hopper), as
+    published comparisons do, instead of `wm.precision` everywhere.
+    """
     economics, tariff = economics or Economics(), tariff or Tariff()
     model = catalog.models[wm.model]
     rows = {}
     for sid, system in catalog.systems.items():
+        swm = wm.model_copy(update={"precision": native_precision(system, model)}) if native else wm
         try:
-            op = operating_point(system, model, wm, max_gpus=max_gpus, max_batch=max_batch)
+            op = operating_point(system, model, swm, max_gpus=max_gpus, max_batch=max_batch)
         except PerfError as exc:
-            rows[sid] = (None, str(exc), None, None)
+            rows[sid] = (swm.precision, None, str(exc), None, None)
             continue
         per_mw = op.tokens_per_s_per_gpu * system.gpus_per_system / (op.system_power_kw / 1e3)
-        rows[sid] = (op, None, per_mw, system_cost_per_million_tokens(system, op, economics, tariff))
-    base = rows.get(baseline, (None, None, None, None))
+        rows[sid] = (swm.precision, op, None, per_mw, system_cost_per_million_tokens(system, op, economics, tariff))
+    base = rows.get(baseline, (None, None, None, None, None))
     out = []
-    for sid, (op, error, per_mw, cost) in rows.items():
-        ratio_mw = per_mw / base[2] if per_mw and base[2] else None
-        ratio_cost = cost / base[3] if cost and base[3] else None
-        out.append(SystemComparison(sid, op, error, per_mw, cost, ratio_mw, ratio_cost))
+    for sid, (precision, op, error, per_mw, cost) in rows.items():
+        ratio_mw = per_mw / base[3] if per_mw and base[3] else None
+        ratio_cost = cost / base[4] if cost and base[4] else None
+        out.append(SystemComparison(sid, precision, op, error, per_mw, cost, ratio_mw, ratio_cost))
     return out

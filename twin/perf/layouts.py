@@ -15,7 +15,8 @@ import numpy as np
 
 from twin.catalog import SystemEntry
 from twin.perf.memory import ModelSizes
-from twin.perf.step import Hardware, kv_shards, max_batch, prefill_s, weights_per_gpu
+from twin.perf.prompts import Prompt
+from twin.perf.step import Hardware, kv_shards, kv_transfer_bound_s, max_batch, prefill_s, weights_per_gpu
 
 NARROW_EP_GPUS = 8  # expert parallelism without wide_ep stays inside one 8-GPU board
 
@@ -71,9 +72,9 @@ def decode_layouts(hw: Hardware, sz: ModelSizes, sizes: list[int], context_token
     return Layouts(gpus=g[keep], attention_dp=dp[keep], max_batch=bmax[keep])
 
 
-def fits_prefill(hw: Hardware, sz: ModelSizes, g: np.ndarray, isl: int) -> np.ndarray:
+def fits_prefill(hw: Hardware, sz: ModelSizes, g: np.ndarray, tokens: float) -> np.ndarray:
     """A prefill replica must hold the weights and one prompt's KV cache."""
-    kv = isl * sz.kv_bytes_per_token / kv_shards(sz, g, False)
+    kv = tokens * sz.kv_bytes_per_token / kv_shards(sz, g, False)
     return weights_per_gpu(sz, g, False) + kv <= hw.usable_hbm_bytes
 
 
@@ -83,7 +84,6 @@ class PrefillPool:
 
     gpus: int
     prefill_s: float
-    kv_transfer_s: float
     utilization: float
 
     @property
@@ -91,9 +91,14 @@ class PrefillPool:
         """GPU-seconds of provisioned prefill capacity per request."""
         return self.gpus * self.prefill_s / self.utilization
 
+    def gpus_for(self, requests_per_s):
+        """Prefill GPUs that keep up with `requests_per_s` new requests (the decode replica's completions)."""
+        return requests_per_s * self.gpu_s_per_request
+
     @property
     def ttft_s(self) -> float:
-        return self.prefill_s + _md1_wait(self.utilization, self.prefill_s) + self.kv_transfer_s
+        """Queue wait plus the prompt's own prefill; the KV transfer to decode comes on top."""
+        return self.prefill_s + _md1_wait(self.utilization, self.prefill_s)
 
 
 def _md1_wait(rho, service_s):
@@ -101,31 +106,32 @@ def _md1_wait(rho, service_s):
     return rho * service_s / (2.0 * (1.0 - rho))
 
 
-def prefill_pool(hw: Hardware, sz: ModelSizes, sizes: list[int], isl: int, max_ttft_s: float, max_util: float) -> PrefillPool | None:
+def prefill_pool(hw: Hardware, sz: ModelSizes, sizes: list[int], prompt: Prompt, max_ttft_s: float, max_util: float,
+                 reload_s: float = 0.0) -> PrefillPool | None:
     """The cheapest prefill pool (GPU-seconds per request) whose TTFT meets `max_ttft_s`; None if none does.
 
     The pool runs as hot as the TTFT budget allows: an M/D/1 wait of rho*T/(2(1-rho)) must fit
-    in what the prompt's own prefill and the KV transfer leave, capped at `max_util`.
+    in what the prompt's own prefill, the reload of its cached prefix and the slowest KV transfer
+    to decode (`kv_transfer_bound_s`) leave, capped at `max_util`. Its GPUs are provisioned for
+    the request rate at that utilization.
     """
     g = np.array(sizes, dtype=float)
-    g = g[fits_prefill(hw, sz, g, isl)]
+    g = g[fits_prefill(hw, sz, g, prompt.tokens)]
     if g.size == 0:
         return None
-    t = prefill_s(hw, sz, g, isl)
-    link = np.where(g <= hw.scale_up_gpus, hw.nvlink_bytes_s, hw.scale_out_bytes_s)
-    kv_s = isl * sz.kv_bytes_per_token / (g * link)
-    slack = (max_ttft_s - t - kv_s) / t
+    t = prefill_s(hw, sz, g, prompt.computed, prompt.cached)
+    slack = (max_ttft_s - t - reload_s - kv_transfer_bound_s(hw, sz, prompt.tokens)) / t
     rho = np.minimum(max_util, 2.0 * slack / (1.0 + 2.0 * slack))
     ok = slack > 0
     if not ok.any():
         return None
     cost = np.where(ok, g * t / np.where(ok, rho, 1.0), np.inf)
     i = int(np.argmin(cost))
-    return PrefillPool(gpus=int(g[i]), prefill_s=float(t[i]), kv_transfer_s=float(kv_s[i]), utilization=float(rho[i]))
+    return PrefillPool(gpus=int(g[i]), prefill_s=float(t[i]), utilization=float(rho[i]))
 
 
-def min_prefill_ttft(hw: Hardware, sz: ModelSizes, sizes: list[int], isl: int) -> float:
+def min_prefill_ttft(hw: Hardware, sz: ModelSizes, sizes: list[int], prompt: Prompt) -> float:
     """The fastest TTFT any prefill replica reaches on an empty queue."""
     g = np.array(sizes, dtype=float)
-    g = g[fits_prefill(hw, sz, g, isl)]
-    return float(np.min(prefill_s(hw, sz, g, isl))) if g.size else float("inf")
+    g = g[fits_prefill(hw, sz, g, prompt.tokens)]
+    return float(np.min(prefill_s(hw, sz, g, prompt.computed, prompt.cached))) if g.size else float("inf")

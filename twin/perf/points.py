@@ -41,11 +41,26 @@ class ServingPoint:
     tpot_s: float  # time per output token seen by a user
     prefill_gpus_per_replica: float  # disaggregated prefill GPUs serving one decode replica (0 when aggregated)
     layout: str  # parallelism, e.g. "TP8" or "EP72 + DP attention"
+    disaggregated: bool  # prefill on its own GPUs
+    speculative_tokens: float  # mean output tokens per sequence per decode step (1: no speculation)
+    drafts: int  # draft tokens verified per sequence per step
+
+    @property
+    def serving(self) -> dict:
+        """The configuration this point runs: the `serving` key of `aift perf --json`."""
+        return {
+            "mode": "disaggregated" if self.disaggregated else "aggregated",
+            "decode_gpus": self.gpus_per_replica,
+            "prefill_gpus": self.prefill_gpus_per_replica,
+            "speculative_tokens_per_step": self.speculative_tokens,
+            "drafts": self.drafts,
+            "layout": self.layout,
+        }
 
     def as_json(self) -> dict:
-        """The issue's JSON keys first, then the rest."""
+        """The issue's JSON keys first, then the rest, then the serving configuration."""
         d = asdict(self)
-        return {**{k: d[k] for k in JSON_KEYS}, **{k: v for k, v in d.items() if k not in JSON_KEYS}}
+        return {**{k: d[k] for k in JSON_KEYS}, **{k: v for k, v in d.items() if k not in JSON_KEYS}, "serving": self.serving}
 
 
 @dataclass(frozen=True)

@@ -37,14 +37,15 @@ class ReferencePoint:
     system: str
     model: str
     precision: str
-    disaggregated: bool
+    disaggregated: bool | None  # None: the source does not say (the model chooses, as `serving: auto`)
     isl: int
     osl: int
     gpus: int | None  # replica size when the source states it
-    concurrency: int  # requests the benchmark kept in flight
+    concurrency: int | None  # requests the benchmark kept in flight, when stated
     interactivity: float  # tok/s/user
     throughput_per_gpu: float  # in `tokens_counted`
     tokens_counted: str  # "total" (input + output) or "output"
+    speculative: bool | None = None  # None: not stated (the model chooses)
 
     def workload(self) -> WorkloadModel:
         return WorkloadModel(
@@ -53,7 +54,7 @@ class ReferencePoint:
             isl=self.isl,
             osl=self.osl,
             sla=Sla(min_tokens_per_s_per_user=self.interactivity * (1 - ROUNDING), max_ttft_s=CALIBRATION_TTFT_S),
-            serving=Serving(disaggregated=self.disaggregated),
+            serving=Serving(disaggregated=self.disaggregated, speculative=self.speculative),
         )
 
 
@@ -82,8 +83,8 @@ def load_points(path: Path = REFERENCE_CSV) -> list[ReferencePoint]:
 
 
 def limits(p: ReferencePoint, at_concurrency: bool = True) -> dict:
-    """The replica the source ran: its GPU count if stated, and at most its concurrency in flight per replica."""
-    return {"max_gpus": p.gpus, "max_batch": float(p.concurrency) if at_concurrency else None}
+    """The replica the source ran: its GPU count if stated (exactly), and at most its concurrency in flight per replica."""
+    return {"max_gpus": p.gpus, "min_gpus": p.gpus, "max_batch": float(p.concurrency) if at_concurrency and p.concurrency else None}
 
 
 def counted(p: ReferencePoint, point) -> float:

@@ -31,29 +31,35 @@ class Hardware:
     linear_flops_s: float  # GEMMs at the compute precision of the weights
     attn_flops_s: float  # attention kernels compute in BF16
     layer_overhead_s: float
+    moe_efficiency: float  # routed-expert grouped GEMMs reach this share of what dense GEMMs do
     usable_hbm_bytes: float
     scale_up_gpus: int
     nvlink_bytes_s: float  # achieved per GPU per direction
     scale_out_bytes_s: float
     nvlink_latency_s: float
     scale_out_latency_s: float
+    all_to_all_latency_s: float  # one MoE dispatch or combine across the expert-parallel ranks, beyond the link latency
 
 
 def hardware(system: SystemEntry, precision: str, cal: Calibration) -> Hardware:
     """Achieved rates of one GPU of `system` serving weights stored at `precision`."""
     fam = cal.family(system.family)
     tflops = system.gpu.dense_tflops
+    computes_in = compute_precision(system, precision)
+    low_precision = cal.fp4_compute_factor if computes_in == "fp4" else 1.0
     return Hardware(
         hbm_bytes_s=system.gpu.hbm_tbps * 1e12 * fam.hbm_efficiency,
-        linear_flops_s=tflops[compute_precision(system, precision)] * 1e12 * fam.compute_efficiency,
+        linear_flops_s=tflops[computes_in] * 1e12 * fam.compute_efficiency * low_precision,
         attn_flops_s=tflops["bf16"] * 1e12 * fam.compute_efficiency,
         layer_overhead_s=fam.layer_overhead_us * 1e-6,
+        moe_efficiency=fam.moe_efficiency,
         usable_hbm_bytes=usable_hbm_bytes(system, cal.usable_hbm_fraction),
         scale_up_gpus=system.scale_up_gpus,
         nvlink_bytes_s=system.scale_up_gbyte_s * 1e9 * cal.link_efficiency,
         scale_out_bytes_s=system.scale_out_gbps / 8 * 1e9 * cal.link_efficiency,
         nvlink_latency_s=cal.nvlink_latency_us * 1e-6,
         scale_out_latency_s=cal.scale_out_latency_us * 1e-6,
+        all_to_all_latency_s=cal.all_to_all_latency_us * 1e-6,
     )
 
 
@@ -72,6 +78,32 @@ def max_batch(hw: Hardware, sz: ModelSizes, g, attention_dp, context_tokens: flo
     free = hw.usable_hbm_bytes - weights_per_gpu(sz, g, attention_dp)
     by_memory = free * kv_shards(sz, g, attention_dp) / (context_tokens * sz.kv_bytes_per_token)
     return np.minimum(by_memory, max_seqs_per_rank * np.where(attention_dp, g, 1))
+
+
+def kv_transfer_s(hw: Hardware, sz: ModelSizes, isl: int, prefill_gpus: int, g, attention_dp):
+    """Seconds to move one prompt's KV cache from its prefill replica to a decode replica of `g` GPUs.
+
+    Over NVLink when both replicas fit in one scale-up domain, else over the scale-out NICs.
+    The cache moves in parallel lanes, one per distinct shard both sides hold: KV heads under
+    tensor parallelism (MLA: one, every rank holds the whole cache), one rank under attention DP.
+    """
+    g = np.asarray(g, dtype=float)
+    same_domain = prefill_gpus + g <= hw.scale_up_gpus
+    bw = np.where(same_domain, hw.nvlink_bytes_s, hw.scale_out_bytes_s)
+    lat = np.where(same_domain, hw.nvlink_latency_s, hw.scale_out_latency_s)
+    lanes = np.minimum(kv_shards(sz, prefill_gpus, False), np.where(attention_dp, 1, kv_shards(sz, g, False)))
+    return lat + isl * sz.kv_bytes_per_token / (lanes * bw)
+
+
+def kv_transfer_bound_s(hw: Hardware, sz: ModelSizes, isl: int) -> float:
+    """The slowest KV transfer any layout sees: one lane over the slower fabric."""
+    return max(hw.nvlink_latency_s, hw.scale_out_latency_s) + isl * sz.kv_bytes_per_token / min(hw.nvlink_bytes_s, hw.scale_out_bytes_s)
+
+
+def linear_s_per_token(hw: Hardware, sz: ModelSizes) -> float:
+    """GEMM time of one token on one GPU: dense layers at the GEMM rate, routed experts at the grouped-GEMM rate."""
+    dense = sz.flops_per_token - sz.expert_flops_per_token
+    return (dense + sz.expert_flops_per_token / hw.moe_efficiency) / hw.linear_flops_s
 
 
 def experts_touched(sz: ModelSizes, tokens):
@@ -96,7 +128,7 @@ def collectives_s(hw: Hardware, sz: ModelSizes, g, attention_dp, tokens):
     if sz.experts == 0:
         per_layer = 2 * allreduce
     else:
-        all_to_all = lat + (tokens / g) * sz.experts_per_token * sz.hidden * EP_BYTES_PER_HOP * (g - 1) / g / bw
+        all_to_all = lat + hw.all_to_all_latency_s + (tokens / g) * sz.experts_per_token * sz.hidden * EP_BYTES_PER_HOP * (g - 1) / g / bw
         per_layer = 2 * all_to_all + np.where(attention_dp, 0.0, allreduce)
     return np.where(multi, sz.layers * per_layer, 0.0)
 
@@ -128,19 +160,21 @@ def decode_parts(hw: Hardware, sz: ModelSizes, g, attention_dp, batch, context_t
     tokens = batch * tokens_per_seq
     weight_bytes = np.where(attention_dp, sz.shared_bytes, sz.shared_bytes / g) + sz.expert_bytes * experts_touched(sz, tokens) / g
     kv_bytes = batch * context_tokens * sz.kv_bytes_per_token / kv_shards(sz, g, attention_dp)
-    compute = tokens * (sz.flops_per_token / hw.linear_flops_s + context_tokens * sz.attn_flops_per_ctx / hw.attn_flops_s) / g
+    compute = tokens * (linear_s_per_token(hw, sz) + context_tokens * sz.attn_flops_per_ctx / hw.attn_flops_s) / g
     fixed = (sz.layers + tokens_per_seq - 1) * hw.layer_overhead_s + collectives_s(hw, sz, g, attention_dp, tokens)
     return StepParts(memory_s=(weight_bytes + kv_bytes) / hw.hbm_bytes_s, compute_s=compute, fixed_s=fixed)
 
 
-def prefill_s(hw: Hardware, sz: ModelSizes, g, tokens: float):
-    """Time to prefill one prompt of `tokens` tokens on a tensor/expert-parallel replica of g GPUs.
+def prefill_s(hw: Hardware, sz: ModelSizes, g, tokens: float, cached: float = 0.0):
+    """Time to prefill `tokens` new tokens after `cached` ones already in the KV cache, on a replica of g GPUs.
 
     Prompts are long enough that weights, compute and the (large-message) collectives overlap;
-    the per-layer fixed time and the collective latencies add.
+    the per-layer fixed time and the collective latencies add. Causal attention pairs each new
+    token with the cached ones and the new ones before it: tokens * cached + tokens^2 / 2 pairs.
     """
     g = np.asarray(g, dtype=float)
-    compute = (tokens * sz.flops_per_token / hw.linear_flops_s + tokens**2 * sz.prefill_attn_flops_per_sq / hw.attn_flops_s) / g
+    pairs_as_square = tokens**2 + 2.0 * tokens * cached  # in units of the causal square tokens^2 / 2
+    compute = (tokens * linear_s_per_token(hw, sz) + pairs_as_square * sz.prefill_attn_flops_per_sq / hw.attn_flops_s) / g
     weights = (sz.shared_bytes / g + sz.expert_bytes * experts_touched(sz, tokens) / g) / hw.hbm_bytes_s
     lat, bw = _link(hw, g)
     if sz.experts == 0:

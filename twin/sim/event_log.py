@@ -18,8 +18,8 @@ EVENT_LOG_LIMIT = 100_000
 class EventLog:
     """Rows appended in time order; past the limit, aggregated per (component, event)."""
 
-    def __init__(self, limit: int = EVENT_LOG_LIMIT):
-        self.limit = limit
+    def __init__(self, limit: int | None = None):
+        self.limit = EVENT_LOG_LIMIT if limit is None else limit
         self.rows: list[tuple] = []
         self.beyond: dict[tuple[str, str], list[float]] = {}  # (component, event) -> [count, first time, racks, gpus, it_mw]
 
