@@ -110,17 +110,20 @@ def test_more_replicas_never_wait_longer():
     assert waits[0] > waits[1] > waits[2]
 
 
-@pytest.mark.parametrize(("path", "model", "system"), [
-    (PILOT, "llama-3.3-70b", "hgx-h100"),
-    (PILOT, "gpt-oss-120b", "hgx-h100"),
-    (REFERENCE, "deepseek-r1", "gb300-nvl72"),  # disaggregated, speculative decoding (1.7 tokens a step)
+@pytest.mark.parametrize(("path", "model", "system", "disaggregated"), [
+    (PILOT, "llama-3.3-70b", "hgx-h100", None),  # serving: auto (the token model's choice: disaggregated)
+    (PILOT, "gpt-oss-120b", "hgx-h100", None),  # the same, attention data-parallel
+    (REFERENCE, "deepseek-r1", "gb300-nvl72", None),  # disaggregated, speculative decoding (1.7 tokens a step)
+    (PILOT, "llama-3.3-70b", "hgx-h100", False),  # aggregated asked for: the best aggregated point
+    (PILOT, "gpt-oss-120b", "hgx-h100", False),
+    (REFERENCE, "deepseek-r1", "gb300-nvl72", False),
 ])
-def test_a_saturated_replica_serves_the_operating_points_throughput(path, model, system):
+def test_a_saturated_replica_serves_the_operating_points_throughput(path, model, system, disaggregated):
     # Far more requests than one replica serves: the batch stays full, so output tokens/s over the window
     # is the replica's capacity, which the token model's operating point gives (within 5 %).
     spec = load_spec(path)
     wm = next(w for w in spec.workload.models if w.model == model)
-    fleet = build_fleet(spec, model, {system: 1})
+    fleet = build_fleet(spec, model, {system: 1}, disaggregated=disaggregated)
     cap = fleet.capacity_tokens_per_s()
     st = named_streams(0, ["arrivals", "inputs", "outputs"])
     requests_per_s = 3.0 * cap / wm.osl

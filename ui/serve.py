@@ -22,7 +22,7 @@ from twin.spec import Spec
 
 ARRIVALS = ["poisson", "bursty", "agentic", "trace"]
 ROUTERS = ["least-loaded", "round-robin", "kv-aware"]
-POOLS = {"as the workload says": None, "aggregated": False, "disaggregated": True}
+POOLS = {"as the operating point chose": None, "aggregated": False, "disaggregated": True}
 
 
 def over_time(o: Outcome) -> go.Figure:

@@ -76,7 +76,7 @@ def serve(
     requests: int | None = typer.Option(None, "--requests", help="Requests to send (default 20,000, or the whole trace)."),
     router: str = typer.Option("least-loaded", "--router", help="round-robin, least-loaded or kv-aware (prefix affinity)."),
     replicas: str = typer.Option("2", "--replicas", help="Replicas of each system serving the model, or SYSTEM=N,SYSTEM=N."),
-    disaggregated: bool | None = typer.Option(None, "--disaggregated/--aggregated", help="Separate prefill and decode pools; default as the workload says."),
+    disaggregated: bool | None = typer.Option(None, "--disaggregated/--aggregated", help="Separate prefill and decode pools; default as the operating point chose (serving: auto picks the better)."),
     prefill_replicas: int | None = typer.Option(None, "--prefill-replicas", help="Prefill replicas per system; default from the operating point."),
     max_batch: int | None = typer.Option(None, "--max-batch", help="Sequences a replica runs at once; default the operating point's batch."),
     token_budget: int | None = typer.Option(None, "--token-budget", help="Tokens per step (decode + prefill chunks)."),

@@ -1,8 +1,10 @@
 """One serving experiment: a fleet of replicas (one or more systems), its traffic, and the engine's answer.
 
 The fleet is built from a spec's deployments that serve the chosen model: `replicas` of each
-system (or a count per system), aggregated, or disaggregated into prefill and decode pools
-whose sizes follow the operating point's prefill GPUs per decode replica unless given.
+system (or a count per system), each at its operating point's serving configuration: aggregated,
+or disaggregated into prefill and decode pools as the token model chose for it (or as asked, at
+the token model's best point in that mode), the prefill pool sized by the point's prefill GPUs per
+decode replica unless given.
 A run ends when every request is done, or at the horizon (the last arrival plus `drain_s`,
 by default as long again as the arrivals took): what is unfinished then is counted, not dropped.
 """
@@ -11,15 +13,16 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import Literal, get_args
 
 import numpy as np
 
+from twin.perf import PerfError, operating_point
 from twin.production import Stream, streams
 from twin.serve import engine
-from twin.serve.replicas import ReplicaType, replica_type
+from twin.serve.replicas import ReplicaType, prefill_type, replica_type
 from twin.serve.traffic import Traffic
 from twin.spec import Spec
 
@@ -58,6 +61,23 @@ def model_streams(spec: Spec, model: str) -> list[Stream]:
     return list(first.values())
 
 
+def pinned_stream(spec: Spec, s: Stream, disaggregated: bool | None) -> Stream:
+    """`s` at the operating point of the serving mode asked for: its own (the token model's choice) unless another is given.
+
+    Another mode is the token model's best point with that mode pinned (its own layout, batch,
+    drafts and prefill pool); ValueError when the model cannot be served that way.
+    """
+    if disaggregated is None or disaggregated == s.point.disaggregated:
+        return s
+    wm = next(w for w in spec.workload.models if w.model == s.model)
+    pinned = wm.model_copy(update={"serving": wm.serving.model_copy(update={"disaggregated": disaggregated})})
+    try:
+        point = operating_point(spec.cat.systems[s.system], spec.cat.models[s.model], pinned)
+    except PerfError as exc:
+        raise ValueError(f"{s.model} on {s.system} {'disaggregated' if disaggregated else 'aggregated'}: {exc}") from None
+    return replace(s, point=point)
+
+
 def build_fleet(spec: Spec, model: str, replicas: int | dict[str, int] = 2, *, disaggregated: bool | None = None,
                 prefill_replicas: int | None = None, max_batch: int | None = None, token_budget: int | None = None) -> Fleet:
     """`replicas` of each system serving `model` (or a count per system id); ValueError names what is wrong."""
@@ -69,19 +89,19 @@ def build_fleet(spec: Spec, model: str, replicas: int | dict[str, int] = 2, *, d
     unknown = sorted(set(counts) - {s.system for s in ss})
     if unknown:
         raise ValueError(f"no deployment of {', '.join(unknown)} serves {model}; systems serving it: {', '.join(s.system for s in ss)}")
-    wm = next(w for w in spec.workload.models if w.model == model)
-    split = wm.serving.disaggregated if disaggregated is None else disaggregated
     pools = []
     for s in ss:
         n = counts.get(s.system, 0)
         if n < 1:
             continue
+        s = pinned_stream(spec, s, disaggregated)
         kind = replica_type(spec, s, max_batch=max_batch, token_budget=token_budget)
-        if not split:
+        if not s.point.disaggregated:
             pools.append(Pool(kind, n))
             continue
-        k = prefill_replicas if prefill_replicas is not None else max(1, math.ceil(n * kind.prefill_gpus / kind.gpus))
-        pools += [Pool(kind, k, "prefill"), Pool(kind, n, "decode")]
+        pre = prefill_type(spec, s, kind)
+        k = prefill_replicas if prefill_replicas is not None else max(1, math.ceil(n * kind.prefill_gpus / pre.gpus))
+        pools += [Pool(pre, k, "prefill"), Pool(kind, n, "decode")]
     return Fleet(tuple(pools))
 
 
