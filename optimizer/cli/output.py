@@ -68,8 +68,13 @@ def run_guarded(app: typer.Typer) -> int:
 
 def print_json(data: Any) -> None:
     """Machine output: one JSON document on stdout; a value that is not finite (an unproven gap) is null."""
+    sys.stdout.write(json_document(data) + "\n")
+
+
+def json_document(data: Any) -> str:
+    """`data` as JSON text, numpy values and paths made plain, a value that is not finite null."""
     plain = json.loads(json.dumps(data, default=_json_default))  # numpy and paths to plain values, NaN/inf kept
-    sys.stdout.write(json.dumps(_finite_or_null(plain), indent=2, allow_nan=False) + "\n")
+    return json.dumps(_finite_or_null(plain), indent=2, allow_nan=False)
 
 
 def _finite_or_null(obj: Any) -> Any:

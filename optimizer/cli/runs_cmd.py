@@ -12,7 +12,6 @@ import typer
 from rich.markup import escape
 
 from optimizer.cli.output import FORCE, InputError, check_output, out, print_json, table, write_atomic
-from optimizer.compare import compare_runs
 
 runs_app = typer.Typer(help="Results of sweeps: list, show, compare, export, sensitivity.", no_args_is_help=True)
 
@@ -100,6 +99,7 @@ def compare(
     as_json: bool = AS_JSON,
 ) -> None:
     """Compare runs: parameters that differ, and each KPI's difference from the first run."""
+    from optimizer.compare import compare_runs
     if len(run_ids) < 2:
         raise InputError("compare needs at least two run ids")
     with _store(runs) as store:

@@ -13,7 +13,6 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from optimizer.cli.output import InputError, err, out, print_json
-from optimizer.scenarios import DEFAULT_MAX_SCENARIOS
 
 EXIT_INTERRUPTED = 130
 
@@ -24,7 +23,8 @@ def sweep(
     workers: int | None = typer.Option(None, "--workers", min=1, help="Worker processes of the local cluster; default: one per core."),
     out_dir: Path = typer.Option(Path("runs"), "--out", help="Runs folder (results store)."),
     retry_failed: bool = typer.Option(False, "--retry-failed", help="Run again the scenarios stored as failed."),
-    max_scenarios: int = typer.Option(DEFAULT_MAX_SCENARIOS, "--max-scenarios", min=1, help="Refuse a grid of more scenarios than this."),
+    max_scenarios: int | None = typer.Option(None, "--max-scenarios", min=1,
+                                              help="Refuse a grid of more scenarios than this [default: 10,000]."),
     as_json: bool = typer.Option(False, "--json", help="One JSON summary on stdout."),
 ) -> None:
     """Run a sweep; re-running the same grid resumes it, skipping every scenario already stored.
@@ -33,12 +33,12 @@ def sweep(
     estimate of its time and disk), every override path is checked against the base spec,
     --out must be a runs folder or a new or empty one, and a --scheduler must answer.
     """
-    from optimizer.scenarios import load_sweep
+    from optimizer.scenarios import DEFAULT_MAX_SCENARIOS, load_sweep
     from optimizer.store import StoreError
 
     if scheduler and workers:
         raise InputError("--workers sizes a local cluster; with --scheduler the cluster has its own workers")
-    plan = load_sweep(grid, max_scenarios)
+    plan = load_sweep(grid, DEFAULT_MAX_SCENARIOS if max_scenarios is None else max_scenarios)
     _check_runs_folder(out_dir)
     try:
         summary, failures = _run(plan, out_dir, scheduler, workers, retry_failed)

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.markup import escape
 
 from optimizer.cli.output import FORCE, check_output, out, print_json, spec_inputs, table, write_atomic
-from twin.analysis import TwinReport, analyze
-from twin.graph import build_graph, to_graphml, to_node_link_json
-from twin.loader import load_spec
+
+if TYPE_CHECKING:
+    from twin.analysis import TwinReport
 
 
 def twin(
@@ -22,6 +23,9 @@ def twin(
     as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
 ) -> None:
     """Loads and headroom, single points of failure, stranded capacity, availability and network of a facility."""
+    from twin.analysis import analyze
+    from twin.graph import build_graph, to_graphml, to_node_link_json
+    from twin.loader import load_spec
     spec = load_spec(spec_path)
     if graph_file is not None:
         check_output("--graph", graph_file, spec_inputs(spec), force=force)
