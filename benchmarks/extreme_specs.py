@@ -43,8 +43,8 @@ def fifty_halls(halls: int = 50, racks_per_hall: int = 1000) -> Spec:
 
     pilot = load_spec(Path(__file__).resolve().parent.parent / "facility_specs" / "pilot-2mw-h100.yaml")
     rack_kw = 2 * pilot.cat.systems["hgx-h100"].max_kw
-    hall_mw = racks_per_hall * rack_kw / 1000.0
-    site_mw = halls * hall_mw * 1.4  # IT plus cooling and losses
+    hall_mw = racks_per_hall * rack_kw / 1000.0 * 1.2  # IT plus the fabric's power and the losses below the UPS, with room
+    site_mw = halls * hall_mw * 1.3  # plus cooling
     units = lambda kw, unit_kw: math.ceil(kw / unit_kw) + 1  # noqa: E731 - N+1 groups of catalog units
     eq = pilot.cat.equipment
     site_units = units(site_mw * 1000, 3000)

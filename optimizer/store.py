@@ -436,7 +436,6 @@ class Store:
             raise UnknownId(f"{prefix!r} matches several {table}; give more of the id")
         return ids[0]
 
-
     def _decode(self, row: sqlite3.Row, *json_columns: str) -> dict[str, Any]:
         try:
             return decode_row(row, *json_columns)
