@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from twin.catalog import Catalog
+from twin.deployments import deployment_keys
 from twin.errors import SpecIssue
 from twin.spec import Spec
 from twin.validation import suggest
@@ -227,6 +228,36 @@ class _Checker:
         for m in plan.demand_output_tokens_per_s:
             self.ref(("plan", "demand_output_tokens_per_s", m), m, models, "workload model")
 
+    def roadmap(self) -> None:
+        """The `roadmap:` section names systems, models and halls that exist, and its years fall inside its horizon."""
+        rm = self.spec.roadmap
+        if rm is None:
+            return
+        for j, s in enumerate(rm.systems):
+            self.ref(("roadmap", "systems", j), s, self.cat.systems, "system")
+        for m in rm.demand:
+            self.ref(("roadmap", "demand", m), m, [wm.model for wm in self.spec.workload.models], "workload model")
+        for m, path in rm.demand.items():
+            if path.tokens_per_s and min(path.tokens_per_s) > rm.start_year:
+                self.add(("roadmap", "demand", m, "tokens_per_s"), f"the first listed year must be the start year {rm.start_year} or before")
+        if min(rm.utility_mw) > rm.start_year:
+            self.add(("roadmap", "utility_mw"), f"the first listed year must be the start year {rm.start_year} or before")
+        halls = [h.id for h in self.spec.halls]
+        for i, rh in enumerate(rm.halls):
+            if [h.hall for h in rm.halls].index(rh.hall) != i:
+                self.add(("roadmap", "halls", i, "hall"), f"hall {rh.hall!r} is listed twice")
+            self.ref(("roadmap", "halls", i, "hall"), rh.hall, halls, "hall")
+            if rh.earliest_year is not None and rh.earliest_year >= rm.start_year + rm.years:
+                self.add(("roadmap", "halls", i, "earliest_year"), f"{rh.earliest_year} is after the horizon's last year {rm.start_year + rm.years - 1}")
+
+    def calibration(self) -> None:
+        cal = self.spec.calibration
+        if cal is None:
+            return
+        keys = deployment_keys(self.spec)
+        for i, d in enumerate(cal.deployments):
+            self.ref(("calibration", "deployments", i, "deployment"), d.deployment, keys, "deployment")
+
 
 def check_references(spec: Spec, doc: Document, cat: Catalog) -> list[SpecIssue]:
     """Every cross-reference problem of `spec`, located in `doc`."""
@@ -238,6 +269,8 @@ def check_references(spec: Spec, doc: Document, cat: Catalog) -> list[SpecIssue]
     c.deployments()
     c.workload()
     c.plan()
+    c.roadmap()
+    c.calibration()
     return c.issues
 
 

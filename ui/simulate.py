@@ -16,7 +16,7 @@ from twin.sim.latency import serve_streams
 from twin.sim.montecarlo import MonteCarlo, monte_carlo
 from twin.sim.options import SimOptions
 from twin.sim.serving import ServingOptions
-from ui import state, tables
+from ui import serve, state, tables
 
 BANDED = ["output_tokens_per_s", "availability", "tokens_lost_to_failures", "tokens_lost_to_cap", "cost_per_million_tokens_usd", "pue"]
 
@@ -58,7 +58,7 @@ def _run(spec, seed: int, reps: int, options: SimOptions) -> MonteCarlo:
     bar = st.progress(0.0, text=f"Simulating 0 of {reps} years…")
     clock = pd.Timestamp.now()
 
-    def tick(done: int) -> None:
+    def tick(done: int, _total: int) -> None:
         ss.sim_progress = (done, reps)
         per_year = (pd.Timestamp.now() - clock).total_seconds() / done
         bar.progress(done / reps, text=f"Simulated {done} of {reps} years; about {per_year * (reps - done):.0f} s left")
@@ -97,6 +97,7 @@ def page() -> None:
             except PerfError as exc:
                 st.error(str(exc))
         ss.sim_result = (mc, runs)
+    serve.section(spec)
     if "sim_result" not in ss:
         return
     mc, runs = ss.sim_result
@@ -105,10 +106,10 @@ def page() -> None:
     st.plotly_chart(_timeline(mc), key="sim_timeline")
     c1, c2 = st.columns(2)
     with c1:
-        tables.download_csv(mc.events, f"{spec.name}-sim-events.csv", key="sim_events_csv", label="Download the event log (CSV)")
+        tables.download_csv(mc.events, f"{spec.name}-sim-events.csv", key="sim_events_csv", label="Download the event log of the first 20 years (CSV)")
     with c2:
         tables.download_parquet(mc.hourly, f"{spec.name}-sim-hourly.parquet", key="sim_hourly_parquet",
-                                label="Download the hourly series of every year (Parquet)")
+                                label="Download the hourly series of the first 20 years (Parquet)")
     if runs:
         st.subheader("Serving at the peak demand level")
         tables.show(pd.DataFrame([r.summary for r in runs]), "sim_serving_table", file=f"{spec.name}-serving.csv")

@@ -5,13 +5,16 @@ from __future__ import annotations
 import io
 import json
 import math
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from optimizer.cli.evaluate_cmd import KPI_LABELS
-from optimizer.cli.output import FORCE, InputError, check_output, out, print_json, spec_inputs, table, write_atomic
+from optimizer.cli.output import FORCE, InputError, check_output, err, out, print_json, spec_inputs, table, write_atomic
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -55,7 +58,7 @@ def simulate(
     replicas: int = typer.Option(2, "--replicas", help="Replicas behind the router in the serving runs."),
     max_batch: int | None = typer.Option(None, "--max-batch", help="Sequences per replica; default: the operating point's batch."),
     as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
-    out_dir: Path | None = typer.Option(None, "--out", help="Write the hourly series and event log (and serving runs) as Parquet here."),
+    out_dir: Path | None = typer.Option(None, "--out", help="Write the hourly series and event log (of the first 20 replications) and serving runs as Parquet here."),
     force: bool = FORCE,
 ) -> None:
     """KPIs of simulated years with 5/50/95 % bands, as `aift evaluate` reports them; serving latencies with --serving."""
@@ -92,7 +95,8 @@ def simulate(
     except ValueError as exc:
         raise InputError(str(exc)) from None
     try:
-        mc = monte_carlo(spec, seed, replications, options, workers=workers, keep_series=out_dir is not None)
+        with _progress(replications) as tick:
+            mc = monte_carlo(spec, seed, replications, options, workers=workers, keep_series=out_dir is not None, progress=tick)
         served = serve_streams(spec, serving_options, seed) if serving else []
     except PerfError as exc:
         raise InputError(f"{spec_path}: {exc}") from None
@@ -102,6 +106,15 @@ def simulate(
         print_json(mc.to_json() | {"serving": [s.summary for s in served]})
         return
     _print(mc, served)
+
+
+@contextmanager
+def _progress(total: int) -> Iterator[Callable[[int, int], None]]:
+    """Simulated years so far, on stderr (a year at the highest failure rates takes seconds)."""
+    with Progress(TextColumn("simulated years"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
+                  console=err, transient=True) as bar:
+        task = bar.add_task("years", total=total)
+        yield lambda done, _: bar.update(task, completed=done)
 
 
 def _write(out_dir: Path, spec_path: Path, mc: MonteCarlo, served: list[StreamServing]) -> None:

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from optimizer.cli.output import EXIT_INPUT, err, out, print_json, write_atomic
 
@@ -36,11 +37,11 @@ def validate(
     else:
         for r in report:
             if r["ok"]:
-                out.print(f"[green]ok[/green]   {r['file']}: {r['name']} ({r['halls']} halls, {r['racks']:,} racks, {r['gpus']:,} GPUs)")
+                out.print(f"[green]ok[/green]   {escape(r['file'])}: {escape(r['name'])} ({r['halls']} halls, {r['racks']:,} racks, {r['gpus']:,} GPUs)")
             else:
                 for p in r["problems"]:
                     err.print(p, markup=False, highlight=False)
-                err.print(f"[red]fail[/red] {r['file']}: {len(r['problems'])} problem(s)")
+                err.print(f"[red]fail[/red] {escape(r['file'])}: {len(r['problems'])} problem(s)")
     if not all(r["ok"] for r in report):
         raise typer.Exit(EXIT_INPUT)
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
+from rich.markup import escape
 
 from optimizer.cli.output import FORCE, check_output, out, print_json, spec_inputs, table, write_atomic
 
@@ -40,7 +41,7 @@ def twin(
 
 
 def _print(r: TwinReport) -> None:
-    out.print(f"[bold]{r.name}[/bold] at IT utilization {r.utilization:g} (spec {r.spec_hash})")
+    out.print(f"[bold]{escape(r.name)}[/bold] at IT utilization {r.utilization:g} (spec {r.spec_hash})")
     rows = [[n.node, n.kind, n.load_kw, n.design_load_kw, n.design_case, n.usable_capacity_kw, n.headroom_kw, n.utilization, "ok" if n.ok else "OVER"]
             for n in r.loads]
     out.print(table("Loads (kW; heat for loops and plants)", ["node", "kind", "normal", "design", "design case", "usable", "headroom", "design/usable", ""], rows))
