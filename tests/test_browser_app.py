@@ -82,6 +82,12 @@ def _wait_input(page, label: str, value: str) -> None:
     page.wait_for_function("([l, v]) => document.querySelector(`input[aria-label=\"${l}\"]`)?.value === v", arg=[label, value])
 
 
+def _wait_number(page, label: str, value: float) -> None:
+    """Until the number input shows `value` (the sidebar repaints after the page's first elements)."""
+    page.wait_for_function("([l, v]) => parseFloat(document.querySelector(`input[aria-label=\"${l}\"]`)?.value) === v",
+                           arg=[label, value], timeout=30_000)
+
+
 def _set_number(page, label: str, value: float) -> None:
     box = page.get_by_label(label, exact=True)
     box.fill(f"{value:g}")
@@ -138,7 +144,7 @@ def test_switching_facility_resets_the_levers(app):
     _wait_caption(page, f"{PRICE} {ref_price + 100:g}")
     _pick(page, "Facility", PILOT.name)
     _wait_caption(page, "pilot-2mw-h100", "as written")
-    assert float(page.get_by_label(PRICE, exact=True).input_value()) == pilot_price
+    _wait_number(page, PRICE, pilot_price)
     # touching one lever now moves that lever only: the reference's price is not carried over
     _set_number(page, PRICE, pilot_price + 10)
     _wait_caption(page, f"with {PRICE} {pilot_price + 10:g}.")
@@ -262,13 +268,21 @@ def test_a_whatif_survives_a_reload_through_the_url(app):
     assert params["price"] == [f"{price:g}"]
     page.reload(wait_until="networkidle")
     _wait_caption(page, f"{PRICE} {price:g}")
-    page.wait_for_function("([l, v]) => parseFloat(document.querySelector(`input[aria-label=\"${l}\"]`)?.value) === v", arg=[PRICE, price])
+    _wait_number(page, PRICE, price)
     assert _wait_card(page, "Cost per 1M tokens", lambda text: text == cost) == cost
     # a fresh browser with only the shared link gets the same what-if
     page.goto(f"{url}/?facility={REFERENCE.name}&price={price:g}", wait_until="networkidle")
     _wait_caption(page, f"{PRICE} {price:g}")
     assert _wait_card(page, "Cost per 1M tokens", lambda text: text == cost) == cost
     _shot(page, "whatif-from-url")
+
+
+def test_the_facility_download_is_the_spec_in_the_editor(app):
+    _, page = app
+    _go(page, "Facility")
+    with page.expect_download() as dl:
+        page.get_by_role("button", name="Download this spec").click()
+    assert Path(dl.value.path()).read_text(encoding="utf-8") == REFERENCE.read_text(encoding="utf-8")
 
 
 def test_every_page_is_screenshot(app):

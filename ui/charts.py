@@ -120,7 +120,7 @@ def floor_figure(spec: Spec, utilization: float) -> go.Figure:
         fig.update_xaxes(visible=False, row=r, col=1)
         fig.update_yaxes(visible=False, autorange="reversed", row=r, col=1)
     fig.update_layout(title=f"Hall floors: rack power at {utilization:.0%} utilization (empty positions blank)",
-                      coloraxis={"colorscale": "YlOrRd", "colorbar": {"title": "kW per rack"}},
+                      coloraxis={"colorscale": "YlOrRd", "cmin": 0, "colorbar": {"title": "kW per rack"}},
                       height=140 + sum(28 * n + 40 for n in rows.values()), margin={"l": 10, "r": 10, "t": 60, "b": 10})
     return fig
 

@@ -9,9 +9,6 @@ import typer
 
 from optimizer.cli.output import FORCE, InputError, check_output, out, print_json, spec_inputs, table, write_atomic
 from optimizer.cli.telemetry_input import MAPPING, STEP, STRICT, read_inputs, report_notes
-from twin.deployments import deployment_keys
-from twin.loader import load_spec
-from twin.telemetry.mapping import Mapper
 
 app = typer.Typer(help="Read, map, synthesize and fetch telemetry (Prometheus scrapes, query_range answers, meter tables).",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
@@ -29,6 +26,9 @@ def check(
     """Read telemetry, report every problem with its file and line, and show what maps to which deployment."""
     import pandas as pd  # pandas: imported when the command runs
 
+    from twin.deployments import deployment_keys
+    from twin.loader import load_spec
+    from twin.telemetry.mapping import Mapper
     from twin.telemetry.measured import measure
 
     spec = load_spec(spec_path)
@@ -71,6 +71,8 @@ def synth(
     """Write synthetic telemetry of the spec (DCGM and vLLM scrapes, site meters, a mapping) with injected faults."""
     import pandas as pd  # pandas: imported when the command runs
 
+    from twin.deployments import deployment_keys
+    from twin.loader import load_spec
     from twin.telemetry.synth import GPUS_SCRAPED, Faults, SynthOptions, synthesize
 
     spec = load_spec(spec_path)
