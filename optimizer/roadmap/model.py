@@ -229,8 +229,8 @@ def add_budget(m: pyo.ConcreteModel, rp: RoadmapProblem) -> None:
 
 
 def add_tokens(m: pyo.ConcreteModel, rp: RoadmapProblem) -> None:
-    r"""Discounted tokens $\sum_t \delta_t T_t$ (Mtok), as the cash flows are discounted."""
-    m.pv_tokens_mtok = pyo.Expression(expr=sum(rp.factor(t) * m.year[t].total_tokens_mtok for t in m.YEARS))
+    r"""Discounted tokens served $\sum_t \delta_t T_t$ (Mtok, after unavailability, as the year-plans count them), discounted as the cash is."""
+    m.pv_tokens_mtok = pyo.Expression(expr=sum(rp.factor(t) * m.year[t].served_tokens_mtok for t in m.YEARS))
 
 
 def _set_objective(m: pyo.ConcreteModel, expr) -> None:
