@@ -22,6 +22,7 @@ from scipy.optimize import linprog
 from optimizer.roadmap.model import build_roadmap_model, minimize_pv_cost_less_token_value
 from optimizer.roadmap.planning import plan_roadmap
 from optimizer.roadmap.problem import RoadmapProblem
+from optimizer.roadmap.solve import serve_most
 from optimizer.solve import Infeasible, solve_model
 from twin.loader import load_spec
 
@@ -138,6 +139,7 @@ def _greedy(rp: RoadmapProblem, ships: dict[str, str]) -> tuple[float, float, st
         solve_model(m, time_limit_s=TIME_LIMIT_S, rel_gap=REL_GAP)
     except Infeasible:
         return None
+    serve_most(m, TIME_LIMIT_S)
     last = {}
     for (_, v, a, b), n in cohorts.items():
         if a <= rp.horizon - 1 <= b:

@@ -7,6 +7,7 @@ import pytest
 
 from optimizer.roadmap.model import build_roadmap_model, minimize_pv_cost
 from optimizer.roadmap.problem import demand_in_year, roadmap_problem, step_value
+from optimizer.roadmap.solve import serve_most
 from optimizer.solve import solve_model
 from tests.roadmap_support import small_roadmap
 from twin.catalog_time import first_service_year, price_in_year
@@ -63,6 +64,7 @@ def test_one_rack_over_three_years_by_hand():
         m.cohort[k].fix(1 if k == ("hall-1", "gb300-nvl72", 0, 2) else 0)
     minimize_pv_cost(m)
     solve_model(m, time_limit_s=60, rel_gap=1e-9)
+    serve_most(m, 60)
     d3 = 1 / 1.08**3  # 0.793832
     # The rack: IT $3.5M, fit-out $6.5M/MW x 0.14 MW = $910,000, optics 72 GPUs x one 800G optic x $1,200 = $86,400;
     # after 3 years IT is worth 0.2 x 3.5M = $700,000 (its life's end), fit-out 1 - 3/25 = 0.88, optics 1 - 3/5 = 0.4.
