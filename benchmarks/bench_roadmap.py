@@ -28,7 +28,7 @@ from twin.loader import load_spec
 
 TITLE = "Roadmap: the 1 GW campus over ten years (goal: proven gap < 1 % in < 5 min), against a greedy rule"
 CAMPUS = Path(__file__).resolve().parent.parent / "facility_specs" / "roadmap-1gw-campus.yaml"
-TIME_LIMIT_S = 300.0
+TIME_LIMIT_S = 900.0  # the goal is 5 minutes; a shared machine may take longer, and the table says how long
 REL_GAP = 1e-3
 TINY_PRICE = 1e-9  # USD per Mtok: the completion serves every token its racks can without moving its cost
 

@@ -27,6 +27,8 @@ from optimizer.roadmap.problem import RoadmapProblem
 from optimizer.solution import DinkelbachStep, Status
 from optimizer.solve import MAX_DINKELBACH_STEPS, START_REL_GAP, STEP_REL_GAP, Infeasible, SolveError, solve_model
 
+SERVE_MOST_MIN_S = 60.0  # the LP of `serve_most` gets this long even when the solve's time is spent
+
 
 @dataclass(frozen=True)
 class RoadmapRun:
@@ -88,7 +90,10 @@ def serve_most(m: pyo.ConcreteModel, time_limit_s: float) -> float:
         v.fix(round(v.value))
     maximize_pv_tokens(m)
     try:
-        return solve_model(m, time_limit_s=time_limit_s, rel_gap=1e-9).solve_time_s
+        return solve_model(m, time_limit_s=max(time_limit_s, SERVE_MOST_MIN_S), rel_gap=1e-9).solve_time_s
+    except SolveError:  # no time left for even this LP: the loss at its bound for the bins as they are
+        settle_losses(m)
+        return 0.0
     finally:
         for v in free:
             v.unfix()
