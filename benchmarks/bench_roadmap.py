@@ -22,12 +22,13 @@ from scipy.optimize import linprog
 from optimizer.roadmap.model import build_roadmap_model, minimize_pv_cost_less_token_value
 from optimizer.roadmap.planning import plan_roadmap
 from optimizer.roadmap.problem import RoadmapProblem
+from optimizer.roadmap.solve import serve_most
 from optimizer.solve import Infeasible, solve_model
 from twin.loader import load_spec
 
 TITLE = "Roadmap: the 1 GW campus over ten years (goal: proven gap < 1 % in < 5 min), against a greedy rule"
 CAMPUS = Path(__file__).resolve().parent.parent / "facility_specs" / "roadmap-1gw-campus.yaml"
-TIME_LIMIT_S = 300.0
+TIME_LIMIT_S = 900.0  # the goal is 5 minutes; a shared machine may take longer, and the table says how long
 REL_GAP = 1e-3
 TINY_PRICE = 1e-9  # USD per Mtok: the completion serves every token its racks can without moving its cost
 
@@ -138,6 +139,7 @@ def _greedy(rp: RoadmapProblem, ships: dict[str, str]) -> tuple[float, float, st
         solve_model(m, time_limit_s=TIME_LIMIT_S, rel_gap=REL_GAP)
     except Infeasible:
         return None
+    serve_most(m, TIME_LIMIT_S)
     last = {}
     for (_, v, a, b), n in cohorts.items():
         if a <= rp.horizon - 1 <= b:

@@ -9,6 +9,7 @@ import pyomo.environ as pyo
 
 from optimizer.roadmap.model import build_roadmap_model, minimize_pv_cost_less_token_value
 from optimizer.roadmap.problem import RoadmapProblem
+from optimizer.roadmap.solve import serve_most
 from optimizer.solve import Infeasible, solve_model
 from twin.loader import load_spec
 from twin.overrides import apply_overrides
@@ -31,7 +32,6 @@ def enumerate_schedules(rp: RoadmapProblem) -> list[tuple[dict, float, float]]:
     the equipment cannot carry is skipped. Returns (cohorts, discounted cost USD, discounted Mtok).
     """
     m = build_roadmap_model(rp)
-    minimize_pv_cost_less_token_value(m, TINY_PRICE)
     keys = list(m.COHORTS)
     positions = {h.id: h.positions for h in rp.plans[0].halls}
     rate = {s.id: s.tokens_per_year for s in rp.plans[0].systems}
@@ -42,10 +42,12 @@ def enumerate_schedules(rp: RoadmapProblem) -> list[tuple[dict, float, float]]:
             continue
         for k, n in zip(keys, counts, strict=True):
             m.cohort[k].fix(n)
+        minimize_pv_cost_less_token_value(m, TINY_PRICE)  # again: serve_most leaves its own objective
         try:
             solve_model(m, time_limit_s=60, rel_gap=1e-9)
         except Infeasible:
             continue
+        serve_most(m, 60)
         out.append((chosen, pyo.value(m.pv_cost_usd), pyo.value(m.pv_tokens_mtok)))
     return out
 

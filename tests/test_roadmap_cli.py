@@ -23,9 +23,10 @@ def spec_file(tmp_path):
     return path
 
 
-def test_each_year_is_a_spec_the_twin_scores_as_predicted(monkeypatch, capsys, spec_file, tmp_path):
+@pytest.mark.parametrize("objective", ["levelized-cost-per-token", "min-cost"])
+def test_each_year_is_a_spec_the_twin_scores_as_predicted(monkeypatch, capsys, spec_file, tmp_path, objective):
     out = tmp_path / "roadmap"
-    assert aift(monkeypatch, "roadmap", spec_file, "--out", out, "--json") == 0
+    assert aift(monkeypatch, "roadmap", spec_file, "--out", out, "--json", "--objective", objective) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["projections"] == ["vr-nvl72"]  # Vera Rubin serves from 2027
     assert json.loads((out / "roadmap.json").read_text())["levelized_cost_per_million_tokens_usd"] == pytest.approx(

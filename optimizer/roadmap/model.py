@@ -229,8 +229,8 @@ def add_budget(m: pyo.ConcreteModel, rp: RoadmapProblem) -> None:
 
 
 def add_tokens(m: pyo.ConcreteModel, rp: RoadmapProblem) -> None:
-    r"""Discounted tokens $\sum_t \delta_t T_t$ (Mtok), as the cash flows are discounted."""
-    m.pv_tokens_mtok = pyo.Expression(expr=sum(rp.factor(t) * m.year[t].total_tokens_mtok for t in m.YEARS))
+    r"""Discounted tokens served $\sum_t \delta_t T_t$ (Mtok, after unavailability, as the year-plans count them), discounted as the cash is."""
+    m.pv_tokens_mtok = pyo.Expression(expr=sum(rp.factor(t) * m.year[t].served_tokens_mtok for t in m.YEARS))
 
 
 def _set_objective(m: pyo.ConcreteModel, expr) -> None:
@@ -248,8 +248,8 @@ def minimize_pv_cost_less_token_value(m: pyo.ConcreteModel, price_usd_per_mtok: 
     r"""Dinkelbach's parametric problem $\min C - \lambda T$ over discounted cost and tokens."""
     if not hasattr(m, "token_price"):
         m.token_price = pyo.Param(mutable=True, initialize=0.0, domain=pyo.NonNegativeReals)
-        _set_objective(m, m.pv_cost_usd - m.token_price * m.pv_tokens_mtok)
     m.token_price.set_value(price_usd_per_mtok)
+    _set_objective(m, m.pv_cost_usd - m.token_price * m.pv_tokens_mtok)
 
 
 def maximize_pv_tokens(m: pyo.ConcreteModel) -> None:

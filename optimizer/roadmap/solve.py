@@ -27,6 +27,8 @@ from optimizer.roadmap.problem import RoadmapProblem
 from optimizer.solution import DinkelbachStep, Status
 from optimizer.solve import MAX_DINKELBACH_STEPS, START_REL_GAP, STEP_REL_GAP, Infeasible, SolveError, solve_model
 
+SERVE_MOST_MIN_S = 60.0  # the LP of `serve_most` gets this long even when the solve's time is spent
+
 
 @dataclass(frozen=True)
 class RoadmapRun:
@@ -55,16 +57,59 @@ def solve_roadmap(rp: RoadmapProblem, *, time_limit_s: float = 300.0, rel_gap: f
         first = solve_model(m, time_limit_s=_left(deadline), rel_gap=loose)
     except Infeasible:
         raise Infeasible(infeasible_reason(rp)) from None
+    settle_losses(m)
     if rp.objective == "min-cost":
-        return RoadmapRun(m, first.status, first.gap(), first.solve_time_s, None)
+        spent = first.solve_time_s + serve_most(m, _left(deadline))
+        minimize_pv_cost(m)
+        return RoadmapRun(m, first.status, first.gap(), spent, None)
     if pyo.value(m.pv_tokens_mtok) <= 0:
         maximize_pv_tokens(m)
         spent = first.solve_time_s
         first = solve_model(m, time_limit_s=_left(deadline), rel_gap=START_REL_GAP)
         first = replace(first, solve_time_s=spent + first.solve_time_s)
+        settle_losses(m)
         if pyo.value(m.pv_tokens_mtok) <= 0:
             raise Infeasible("no roadmap within the limits produces any tokens")
     return _dinkelbach(m, deadline, rel_gap, first.solve_time_s)
+
+
+def serve_most(m: pyo.ConcreteModel, time_limit_s: float) -> float:
+    """With every choice fixed as loaded, the tokens served at their most; returns the seconds it took.
+
+    Served tokens are what unavailability leaves; a least-cost objective does not look at
+    them, so the bins and the tokens they weigh may sit anywhere above their bounds. With
+    racks, units and halls fixed, each availability bin follows from its units: one LP.
+    The objective is left to the caller to set again.
+    """
+    free = [
+        v
+        for v in m.component_data_objects(pyo.Var)
+        if v.is_integer() and not v.fixed and not v.parent_component().local_name.startswith("bin_")
+    ]
+    for v in free:
+        v.fix(round(v.value))
+    maximize_pv_tokens(m)
+    try:
+        return solve_model(m, time_limit_s=max(time_limit_s, SERVE_MOST_MIN_S), rel_gap=1e-9).solve_time_s
+    except SolveError:  # no time left for even this LP: the loss at its bound for the bins as they are
+        settle_losses(m)
+        return 0.0
+    finally:
+        for v in free:
+            v.unfix()
+
+
+def settle_losses(m: pyo.ConcreteModel) -> None:
+    """Each year's tokens lost to unavailability at the least its constraints allow.
+
+    The loss only lowers served tokens: an objective without them (least cost) leaves it
+    anywhere above its bound, and a loose Dinkelbach step may too; its bound is exact.
+    """
+    for t in m.YEARS:
+        y = m.year[t]
+        y.lost_tokens_mtok.set_value(0.0)
+        shortfalls = [-min(c.lslack(), c.uslack()) for c in y.tokens_lost_to_unavailability.values()]
+        y.lost_tokens_mtok.set_value(max([0.0, *shortfalls]))
 
 
 def _left(deadline: float) -> float:
@@ -90,6 +135,7 @@ def _dinkelbach(m: pyo.ConcreteModel, deadline: float, rel_gap: float, spent_s: 
             step = solve_model(m, time_limit_s=_left(deadline), rel_gap=rel_gap if proving else STEP_REL_GAP, abs_gap=progress)
         except SolveError:
             break
+        settle_losses(m)
         steps.append(DinkelbachStep(best, step.objective, step.solve_time_s, step.gap(scale=cost)))
         spent_s += step.solve_time_s
         if pyo.value(m.pv_tokens_mtok) > 0 and _ratio(m) < best:
@@ -104,6 +150,8 @@ def _dinkelbach(m: pyo.ConcreteModel, deadline: float, rel_gap: float, spent_s: 
         else:
             proving = True
     _restore(best_values)
+    spent_s += serve_most(m, _left(deadline))
+    best = min(best, _ratio(m))
     minimize_pv_cost_less_token_value(m, best)
     return RoadmapRun(m, status, steps[-1].mip_gap if steps else math.inf, spent_s, best, tuple(steps))
 
