@@ -18,6 +18,7 @@ from pydantic import Field, PrivateAttr, field_validator, model_validator
 
 from twin.catalog import Catalog, CatalogSections, Precision, Strict
 from twin.plan_spec import PlanOptions
+from twin.roadmap_spec import RoadmapOptions
 from twin.telemetry.overlay import Calibration
 from twin.units import (
     Celsius,
@@ -301,6 +302,7 @@ class Spec(Strict):
     workload: Workload = Field(description="Models served, their SLAs and the demand.")
     catalog: CatalogSections = Field(default_factory=CatalogSections, description="Catalog entries added or overridden by this spec.")
     plan: PlanOptions | None = Field(None, description="What `aift plan` may still choose; without it, the plan takes this section's defaults.")
+    roadmap: RoadmapOptions | None = Field(None, description="A campus grown over years and GPU generations, for `aift roadmap`.")
     calibration: Calibration | None = Field(None, description="Correction factors fitted from telemetry (`aift calibrate`); usually applied from an overlay file with `--calibration`.")
 
     _base_catalog: Catalog | None = PrivateAttr(None)

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from optimizer.cli.output import FORCE, check_output, out, print_json, spec_inputs, table, write_atomic
 from optimizer.cli.telemetry_input import MAPPING, STEP, STRICT, read_inputs, report_notes
-from twin.loader import load_spec
-from twin.telemetry.apply import calibration_yaml
-from twin.telemetry.calibrate import CalibrationResult, calibrate
+
+if TYPE_CHECKING:
+    from twin.telemetry.calibrate import CalibrationResult
 
 
 def calibrate_cmd(
@@ -26,6 +27,10 @@ def calibrate_cmd(
     as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
 ) -> None:
     """Per deployment, measured tokens/s and power against the twin at the same load; PUE at the same weather. Writes the fitted factors."""
+    from twin.loader import load_spec  # the fit (pandas, scipy): imported when the command runs
+    from twin.telemetry.apply import calibration_yaml
+    from twin.telemetry.calibrate import calibrate
+
     spec = load_spec(spec_path)
     inputs = [*spec_inputs(spec), *telemetry, *([mapping] if mapping else [])]
     check_output("--out", out_file, inputs, force=force)

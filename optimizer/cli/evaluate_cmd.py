@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from optimizer.cli.output import FORCE, InputError, check_output, out, print_json, spec_inputs, table, write_atomic
-from twin.allocation import tenant_costs
-from twin.evaluate import Evaluation, evaluate
-from twin.loader import load_spec
-from twin.perf import PerfError
-from twin.spec import Spec
-from twin.telemetry.apply import calibrated
+
+if TYPE_CHECKING:
+    from twin.evaluate import Evaluation
+    from twin.spec import Spec
 
 KPI_LABELS = {
     "output_tokens_per_s": "throughput (output tok/s, at SLA)",
@@ -39,6 +38,8 @@ KPI_LABELS = {
 
 def run_evaluate(spec_path: Path, spec: Spec) -> Evaluation:
     """Evaluate the spec read from `spec_path`; a workload the hardware cannot serve is bad input (exit 2)."""
+    from twin.evaluate import evaluate
+    from twin.perf import PerfError
     try:
         return evaluate(spec)
     except PerfError as exc:
@@ -53,12 +54,17 @@ def evaluate_cmd(
     force: bool = FORCE,
 ) -> None:
     """KPIs, the cost breakdown and the cost per tenant of one analytic year (8760 hours)."""
+    from twin.loader import load_spec
+    from twin.telemetry.apply import calibrated
+
     spec = calibrated(load_spec(spec_path), calibration)
     if hourly is not None:
         check_output("--hourly", hourly, [*spec_inputs(spec), *([calibration] if calibration else [])], force=force)
     result = run_evaluate(spec_path, spec)
     if hourly is not None:
         write_atomic(hourly, result.hourly.to_csv(index=False))
+    from twin.allocation import tenant_costs
+
     tenants = tenant_costs(spec, result)
     if as_json:
         print_json({**result.to_json(), "tenants": [t.as_json() for t in tenants]})

@@ -8,8 +8,6 @@ import typer
 
 from optimizer.cli.output import FORCE, InputError, check_output, out, spec_inputs, write_atomic
 from optimizer.cli.telemetry_input import MAPPING, STEP, read_inputs, report_notes
-from twin.loader import load_spec
-from twin.perf import PerfError
 
 
 def scorecard_cmd(
@@ -26,6 +24,8 @@ def scorecard_cmd(
     # Imported here: the scorecard formats numbers with optimizer.cli.output, which loads every command.
     from optimizer.scorecard.data import build_scorecard
     from optimizer.scorecard.render import render_html, render_markdown
+    from twin.loader import load_spec
+    from twin.perf import PerfError
 
     suffix = out_file.suffix.lower()
     if suffix not in (".html", ".md"):

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pandas as pd
 import typer
 
 from optimizer.cli.output import FORCE, InputError, check_output, out, print_json, spec_inputs, table, write_atomic
@@ -13,9 +12,6 @@ from optimizer.cli.telemetry_input import MAPPING, STEP, STRICT, read_inputs, re
 from twin.deployments import deployment_keys
 from twin.loader import load_spec
 from twin.telemetry.mapping import Mapper
-from twin.telemetry.measured import measure
-from twin.telemetry.promjson import FetchError, fetch_query_range
-from twin.telemetry.synth import GPUS_SCRAPED, Faults, SynthOptions, synthesize
 
 app = typer.Typer(help="Read, map, synthesize and fetch telemetry (Prometheus scrapes, query_range answers, meter tables).",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
@@ -31,6 +27,10 @@ def check(
     as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
 ) -> None:
     """Read telemetry, report every problem with its file and line, and show what maps to which deployment."""
+    import pandas as pd  # pandas: imported when the command runs
+
+    from twin.telemetry.measured import measure
+
     spec = load_spec(spec_path)
     tm, mp = read_inputs(spec, telemetry, mapping)
     m = measure(spec, tm, Mapper(spec, mp), step_s)
@@ -69,6 +69,10 @@ def synth(
     force: bool = FORCE,
 ) -> None:
     """Write synthetic telemetry of the spec (DCGM and vLLM scrapes, site meters, a mapping) with injected faults."""
+    import pandas as pd  # pandas: imported when the command runs
+
+    from twin.telemetry.synth import GPUS_SCRAPED, Faults, SynthOptions, synthesize
+
     spec = load_spec(spec_path)
     keys = deployment_keys(spec)
     if hall is not None and hall not in {h.id for h in spec.halls}:
@@ -99,6 +103,8 @@ def fetch(
     force: bool = FORCE,
 ) -> None:
     """Save a live Prometheus query_range answer as a file the other commands read."""
+    from twin.telemetry.promjson import FetchError, fetch_query_range  # pandas: imported when the command runs
+
     check_output("--out", out_file, [], force=force)
     t0, t1 = _unix(start, "--start"), _unix(end, "--end")
     if t1 <= t0:
@@ -112,6 +118,8 @@ def fetch(
 
 
 def _unix(text: str, flag: str) -> float:
+    import pandas as pd
+
     try:
         return float(text)
     except ValueError:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from optimizer.cli.output import InputError, err
-from twin.spec import Spec
-from twin.telemetry.mapping import Mapping, load_mapping
-from twin.telemetry.read import Telemetry, read_telemetry
+
+if TYPE_CHECKING:
+    from twin.spec import Spec
+    from twin.telemetry.mapping import Mapping
+    from twin.telemetry.read import Telemetry
 
 MAPPING = typer.Option(None, "--mapping", help="YAML file saying which series belong to which deployment, hall or tenant.")
 STRICT = typer.Option(False, "--strict", help="Treat every note (reset, gap, NaN, unknown metric, unmapped series) as an error: exit 2.")
@@ -18,6 +21,9 @@ STEP = typer.Option(3600.0, "--step-s", min=60.0, help="Seconds per time bin for
 
 def read_inputs(spec: Spec, files: list[Path], mapping_path: Path | None) -> tuple[Telemetry, Mapping | None]:
     """Telemetry and mapping, or exit 2 with every file problem listed (file:line: what: message)."""
+    from twin.telemetry.mapping import load_mapping  # pandas: imported when a command reads telemetry
+    from twin.telemetry.read import read_telemetry
+
     mapping = load_mapping(mapping_path, spec) if mapping_path is not None else None
     tm = read_telemetry(files)
     tm.findings.raise_errors()
