@@ -23,6 +23,12 @@ DEMAND_RELAX_WEIGHT = 1e6  # dropping demand is the last resort (no system can s
 def build_model(p: PlanProblem, *, elastic: bool = False) -> pyo.ConcreteModel:
     """The plan MILP without an objective; the solve strategies set one."""
     m = pyo.ConcreteModel(name="plan")
+    add_plan(m, p, elastic=elastic)
+    return m
+
+
+def add_plan(m: pyo.Block, p: PlanProblem, *, elastic: bool = False) -> None:
+    """Every constraint group of the plan on `m`: a model, or one year's block of a roadmap."""
     bounds = rack_bounds(p, elastic)
     add_sets(m, p, bounds)
     add_limits(m, p, elastic)
@@ -37,7 +43,6 @@ def build_model(p: PlanProblem, *, elastic: bool = False) -> pyo.ConcreteModel:
     add_availability(m, p, bounds)
     add_costs(m, p)
     add_budget(m, p)
-    return m
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,7 @@ from twin.plan_spec import PlanEquipment, PlanOptions
 from twin.reliability import unit_availability
 from twin.spec import Hall as SpecHall
 from twin.spec import Spec
+from twin.telemetry.apply import system_factors
 from twin.weather import Weather
 
 SECONDS_PER_HOUR = 3600.0
@@ -81,7 +82,8 @@ def problem_from_spec(
     variants = {h.id: _hall_variants(spec, plan, h, points) for h in spec.halls}
     catalog = {v: entry_spr for hv in variants.values() for v, entry_spr in hv.items()}
     _check_servable(spec, plan, points, catalog)
-    systems = tuple(_system(spec, v, entry, spr, points[entry.id], busy) for v, (entry, spr) in catalog.items())
+    factors = system_factors(spec)  # a calibration's measured factors, per system (twin.telemetry.apply)
+    systems = tuple(_system(spec, v, entry, spr, points[entry.id], busy, factors.get(entry.id, (1.0, 1.0))) for v, (entry, spr) in catalog.items())
     roles = group_roles(spec)
     opened = open_groups(spec, roles)
     halls = tuple(_hall(spec, plan, h, variants[h.id]) for h in spec.halls)
@@ -210,15 +212,22 @@ def _crf(spec: Spec) -> dict[str, float]:
     return {cls: capital_recovery_factor(econ.discount_rate, getattr(econ.life_years, cls)) for cls in ASSET_CLASSES}
 
 
-def _system(spec: Spec, variant: str, entry: SystemEntry, spr: int, points: dict[str, OperatingPoint], busy: np.ndarray) -> System:
-    """One rack of a variant: production per model, power at the busiest hour and over the year (per model served), cost."""
+def _system(spec: Spec, variant: str, entry: SystemEntry, spr: int, points: dict[str, OperatingPoint], busy: np.ndarray,
+            factors: tuple[float, float] = (1.0, 1.0)) -> System:
+    """One rack of a variant: production per model, power at the busiest hour and over the year (per model served), cost.
+
+    `factors` (throughput, power) are a calibration's: they scale the tokens and the drawn power,
+    the latter up to the nameplate that sizes the hall and its equipment.
+    """
+    tput, power = factors
     econ, crf = spec.economics, _crf(spec)
     peak_busy, busy_hours = float(busy.max()), float(busy.sum())
     mean_busy = min(float(busy.mean()), peak_busy)  # a flat year: the mean may round above the peak
     gpus = entry.gpus_per_system * spr
     span = entry.max_kw - entry.idle_kw
     dynamic = {m: min((p.system_power_kw - entry.idle_kw) / span, 1.0) for m, p in points.items()}
-    model_kw = {m: (spr * (entry.idle_kw + span * peak_busy * d), spr * (entry.idle_kw + span * mean_busy * d)) for m, d in dynamic.items()}
+    model_kw = {m: (min(power * spr * (entry.idle_kw + span * peak_busy * d), spr * entry.max_kw),
+                    min(power * spr * (entry.idle_kw + span * mean_busy * d), spr * entry.max_kw)) for m, d in dynamic.items()}
     optics_kw, optics_usd, optics_annual = _nic_optics(spec, entry, gpus, crf)
     rack_max_kw = spr * entry.max_kw
     it_usd = spr * entry.price_usd
@@ -240,7 +249,7 @@ def _system(spec: Spec, variant: str, entry: SystemEntry, spr: int, points: dict
         + building_usd * crf["building"]
         + optics_annual
         + staff_per_kw * rack_max_kw,
-        tokens_per_year={m: gpus * p.tokens_per_s_per_gpu * SECONDS_PER_HOUR * busy_hours for m, p in points.items()},
+        tokens_per_year={m: tput * gpus * p.tokens_per_s_per_gpu * SECONDS_PER_HOUR * busy_hours for m, p in points.items()},
         nic_kw=optics_kw,
         model_kw=model_kw,
     )

@@ -9,13 +9,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from twin.units import Fraction, Gb, Gbps, Hours, Id, Kw, Mtbf, NonNeg, Pos, PosInt, PosKw, Tbps, Tokens, UnitKva, UnitKw, Usd
 
 CATALOG_DIR = Path(__file__).resolve().parent.parent / "facility_specs" / "catalog"
 
 Precision = Literal["bf16", "fp8", "fp4"]
+Year = Annotated[int, Field(ge=2000, le=2100)]
+Available = Annotated[str, StringConstraints(pattern=r"^(20[0-9]{2})(Q[1-4])?$"), Field(description="A year, or a year and quarter: 2026Q3.")]
 BYTES_PER_PARAM: dict[str, float] = {"bf16": 2.0, "fp8": 1.0, "fp4": 0.5}
 
 
@@ -66,6 +68,12 @@ class SystemEntry(Sourced):
     price_usd: Usd = Field(description="Price of one system, USD (including its rack share of in-rack gear).")
     mtbf_h: Mtbf = Field(description="Mean time between interruptions of one system, h (at least 1).")
     mttr_h: Hours = Field(24, description="Mean time to repair one system, h.")
+    available: Available | None = Field(None, description="Year (`2026`) or quarter (`2026Q3`) the system ships; none: shipping now.")
+    projection: bool = Field(False, description="True for an announced system: its figures are the vendor's intent, not a datasheet.")
+    price_by_year: dict[Year, Usd] = Field(
+        default_factory=dict, description="Price of one system in a year, USD; the latest listed year holds until the next (`twin.catalog_time`)."
+    )
+    price_decline_per_year: Fraction = Field(0.0, description="Yearly fall of the price after its last listed year; unlisted: from the year it ships (`twin.catalog_time`).")
 
     @model_validator(mode="after")
     def _check(self) -> SystemEntry:

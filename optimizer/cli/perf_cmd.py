@@ -3,28 +3,28 @@
 from __future__ import annotations
 
 import difflib
+from typing import TYPE_CHECKING
 
 import typer
-from pydantic import ValidationError
 
 from optimizer.cli.output import InputError, out, print_json, table
-from twin.loader import shipped_catalog
-from twin.perf import OperatingPoint, PerfError, operating_point
-from twin.perf.compare import compare_systems
-from twin.spec import Serving, Sla, WorkloadModel
 
-_WM, _SLA = WorkloadModel.model_fields, Sla.model_fields
+if TYPE_CHECKING:
+    from twin.perf import OperatingPoint
+    from twin.spec import WorkloadModel
+
+# Options left out take the spec's defaults (twin.spec.WorkloadModel, Sla): imported when the command runs, not at start-up.
+_SPEC_DEFAULT = " [default: as in a spec]"
 
 
 def perf(
     system: str | None = typer.Option(None, "--system", help="Catalog system id (not needed with --compare)."),
     model: str = typer.Option(..., "--model", help="Catalog model id."),
-    precision: str = typer.Option(_WM["precision"].default, "--precision", help="Weight precision: bf16, fp8 or fp4."),
-    isl: int = typer.Option(_WM["isl"].default, "--isl", help="Input tokens per request."),
-    osl: int = typer.Option(_WM["osl"].default, "--osl", help="Output tokens per request."),
-    min_interactivity: float = typer.Option(_SLA["min_tokens_per_s_per_user"].default, "--min-interactivity",
-                                            help="SLA: minimum output tokens/s per user."),
-    max_ttft: float = typer.Option(_SLA["max_ttft_s"].default, "--max-ttft", help="SLA: maximum time to first token, s."),
+    precision: str | None = typer.Option(None, "--precision", help="Weight precision: bf16, fp8 or fp4." + _SPEC_DEFAULT),
+    isl: int | None = typer.Option(None, "--isl", help="Input tokens per request." + _SPEC_DEFAULT),
+    osl: int | None = typer.Option(None, "--osl", help="Output tokens per request." + _SPEC_DEFAULT),
+    min_interactivity: float | None = typer.Option(None, "--min-interactivity", help="SLA: minimum output tokens/s per user." + _SPEC_DEFAULT),
+    max_ttft: float | None = typer.Option(None, "--max-ttft", help="SLA: maximum time to first token, s." + _SPEC_DEFAULT),
     disaggregated: bool = typer.Option(False, "--disaggregated/--aggregated", help="Separate prefill and decode GPUs."),
     wide_ep: bool = typer.Option(True, "--wide-ep/--no-wide-ep", help="MoE: expert parallelism across the NVLink domain and beyond."),
     speculative: float | None = typer.Option(None, "--speculative", help="Speculative decoding with this many accepted tokens per step."),
@@ -36,12 +36,19 @@ def perf(
     as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
 ) -> None:
     """Output tokens/s per GPU at the SLA, with the throughput-interactivity frontier it lies on."""
+    from pydantic import ValidationError
+
+    from twin.loader import shipped_catalog
+    from twin.perf import PerfError, operating_point
+    from twin.spec import Serving, Sla, WorkloadModel
     cat = shipped_catalog()
     _known("model", model, cat.models)
     try:
+        given = {"precision": precision, "isl": isl, "osl": osl}
+        sla = {"min_tokens_per_s_per_user": min_interactivity, "max_ttft_s": max_ttft}
         wm = WorkloadModel(
-            model=model, precision=precision, isl=isl, osl=osl,
-            sla=Sla(min_tokens_per_s_per_user=min_interactivity, max_ttft_s=max_ttft),
+            model=model, **{k: v for k, v in given.items() if v is not None},
+            sla=Sla(**{k: v for k, v in sla.items() if v is not None}),
             serving=Serving(disaggregated=disaggregated, wide_ep=wide_ep, speculative=speculative is not None,
                             accepted_tokens_per_step=speculative or 1.0),
         )
@@ -98,6 +105,7 @@ def _show(system: str, wm: WorkloadModel, op: OperatingPoint) -> None:
 
 
 def _compare(cat, wm: WorkloadModel, baseline: str, max_gpus: int | None, max_batch: float | None, as_json: bool) -> None:
+    from twin.perf.compare import compare_systems
     rows = compare_systems(cat, wm, baseline, max_gpus=max_gpus, max_batch=max_batch)
     if as_json:
         print_json({

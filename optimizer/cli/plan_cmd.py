@@ -4,22 +4,23 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from optimizer.cli.output import FORCE, Infeasible, InputError, check_output, out, print_json, spec_inputs, table, write_atomic
-from optimizer.plan_kpis import COMPARED
-from optimizer.planning import PlanInputError, PlanRun, plan_facility
-from optimizer.problem import parse_system_id
-from optimizer.solve import Infeasible as NoPlan
-from twin.loader import load_spec
-from twin.spec import Spec
+
+if TYPE_CHECKING:
+    from optimizer.planning import PlanRun
+    from twin.spec import Spec
 
 
 def run_plan(
     spec_path: Path, spec: Spec, objective: str | None, time_limit_s: float, shadow: bool, verify: bool, shadow_time_s: float | None = None
 ) -> PlanRun:
     """Plan the spec read from `spec_path`; bad input raises InputError (exit 2), an impossible request Infeasible (exit 3)."""
+    from optimizer.planning import PlanInputError, plan_facility
+    from optimizer.solve import Infeasible as NoPlan
     try:
         return plan_facility(spec, objective, time_limit_s, shadow, verify, shadow_time_s)
     except PlanInputError as exc:
@@ -38,9 +39,13 @@ def plan_cmd(
     shadow: bool = typer.Option(False, "--shadow/--no-shadow", help="Price each binding limit by solving again with it relaxed (one solve each)."),
     shadow_time: float | None = typer.Option(None, "--shadow-time", help="Seconds for all the shadow values together; default: the time limit."),
     verify: bool = typer.Option(True, "--verify/--no-verify", help="Score the written plan with the twin, as `aift evaluate` does."),
+    calibration: Path | None = typer.Option(None, "--calibration", help="Plan with this overlay of measured correction factors (from `aift calibrate`); the plan keeps it."),
 ) -> None:
     """Plan racks, cooling and equipment for the lowest cost per token; print the plan, its KPIs and what limits it."""
-    spec = load_spec(spec_path)
+    from twin.loader import load_spec
+    from twin.telemetry.apply import calibrated
+
+    spec = calibrated(load_spec(spec_path), calibration)
     if out_file is not None:
         check_output("--out", out_file, spec_inputs(spec), force=force)
     if shadow_time is not None and not shadow_time > 0:
@@ -55,6 +60,7 @@ def plan_cmd(
 
 
 def _json(run: PlanRun, out_file: Path | None) -> dict:
+    from optimizer.plan_kpis import COMPARED
     s = run.solution
     return {
         "spec": run.spec.name,
@@ -79,6 +85,8 @@ def _json(run: PlanRun, out_file: Path | None) -> dict:
 
 
 def _print(run: PlanRun, out_file: Path | None) -> None:
+    from optimizer.plan_kpis import COMPARED
+    from optimizer.problem import parse_system_id
     s, p = run.solution, run.problem
     rows = []
     for (h, v), n in sorted(s.racks.items()):
@@ -87,7 +95,7 @@ def _print(run: PlanRun, out_file: Path | None) -> None:
     out.print(table(f"Plan ({s.objective})", ["hall", "cooling", "system", "systems/rack", "racks", "GPUs"], rows))
     empty = [h.id for h in p.halls if not s.positions_used(h.id)]
     if empty:
-        out.print(f"left empty: {', '.join(empty)} (the written spec drops a hall whose feeds or loops the plan does not build)")
+        out.print(f"left empty: {', '.join(empty)} (the written spec drops a hall whose feeds or loops the plan does not build)", markup=False)
     rows = [[sc, g, *c.option.split("@"), c.installed_units, c.usable_kw, c.load_kw] for (sc, g), c in s.equipment.items()]
     rows += [["site", f, "switches", "-", n, None, None] for f, n in s.switches.items()]
     out.print(table("Equipment", ["scope", "group", "equipment", "redundancy", "units", "usable kW", "load kW"], rows))
@@ -128,7 +136,7 @@ def _print(run: PlanRun, out_file: Path | None) -> None:
                 rows,
             )
         )
-    out.print(f"wrote {out_file}" if out_file is not None else "(pass --out PLAN.yaml to write the plan as a facility spec)")
+    out.print(f"wrote {out_file}" if out_file is not None else "(pass --out PLAN.yaml to write the plan as a facility spec)", markup=False)
 
 
 def _diff(twin: float, plan: float) -> str:
