@@ -13,6 +13,7 @@ from optimizer.problem_types import OBJECTIVES, PlanProblem
 from optimizer.solution import Solution
 from optimizer.solve import Infeasible, SolveError, solve
 from optimizer.spec_roles import Unplannable
+from optimizer.static_sizing import meet_static_checks
 from twin.evaluate import evaluate, spec_weather
 from twin.loader import load_spec_text
 from twin.spec import Spec
@@ -50,7 +51,8 @@ def solve_spec(
     measured on a probe of full halls; the plan it gives is then the probe for the next
     problem, whose figures are exact at that plan, until the layout stays (at most
     `MAX_PASSES` solves; the first gets `FIRST_PASS_SHARE` of the time limit, or all of it
-    if it found no plan in that, the others share what is left). An infeasible request is explained by
+    if it found no plan in that, the others share what is left). The plan then gets any
+    units the twin's N-1 check finds it short of (`static_sizing`). An infeasible request is explained by
     the first problem; a later one that finds no plan leaves the last plan standing.
     """
     deadline = time.monotonic() + time_limit_s
@@ -75,7 +77,7 @@ def solve_spec(
         p, sol = nearer, again
         if settled:
             break
-    return p, sol
+    return p, meet_static_checks(spec, p, sol)
 
 
 def plan_facility(
