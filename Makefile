@@ -27,7 +27,7 @@ browser:
 run: $(STAMP)
 	$(BIN)/aift validate facility_specs/*.yaml
 	@echo "Opening the app on $(REF): http://$(HOST):$(PORT)"
-	$(BIN)/streamlit run app.py --server.headless true --server.address $(HOST) --server.port $(PORT) --server.maxUploadSize 5 --browser.gatherUsageStats false --client.toolbarMode minimal -- $(REF)
+	$(BIN)/streamlit run app.py --server.headless true --server.address $(HOST) --server.port $(PORT) --server.maxUploadSize 5 --browser.gatherUsageStats false --client.toolbarMode viewer -- $(REF)
 
 test: $(STAMP) browser
 	$(BIN)/pytest -q -n 2

@@ -19,5 +19,7 @@ st.navigation([
     st.Page(PAGES / "facility.py", title="Facility", url_path="facility"),
     st.Page(PAGES / "simulate.py", title="Simulate", url_path="simulate"),
     st.Page(PAGES / "plan.py", title="Plan", url_path="plan"),
+    st.Page(PAGES / "roadmap.py", title="Roadmap", url_path="roadmap"),
     st.Page(PAGES / "compare.py", title="Compare", url_path="compare"),
+    st.Page(PAGES / "operate.py", title="Operate", url_path="operate"),
 ]).run()

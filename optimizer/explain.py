@@ -7,20 +7,22 @@ A MILP has no meaningful duals, so a limit's shadow value is measured honestly: 
 problem is solved again with the limit relaxed by one unit (one MW, one rack position,
 one million dollars, one more unit of fixed equipment) and the change in cost per million
 tokens is reported. Re-solving is exact for that step but not a derivative: the next MW
-may be worth more or less than the first.
+may be worth more or less than the first. It costs a solve per limit, so it is asked for
+(`aift plan --shadow`) and shares one time budget.
 """
 
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, replace
 
 import pyomo.environ as pyo
 
-from optimizer.model import MTOK, build_model, minimize_relaxation, per_rack, rack_facility_kw
+from optimizer.model import MTOK, build_model, minimize_relaxation, per_rack, rack_facility_kw, rack_sum
 from optimizer.problem_types import SITE, Limit, PlanProblem, limits
 from optimizer.solution import Solution
-from optimizer.solve import Infeasible, solve, solve_model
+from optimizer.solve import Infeasible, SolveError, solve, solve_model
 
 RELAX_TOLERANCE = 1e-6  # relative stretch below which a limit is taken as not needing any
 
@@ -65,7 +67,8 @@ class Relaxation:
         if lim.kind == "positions":
             return f"{who} needs {math.ceil(self.needed - 1e-6)} rack positions in {lim.subject}; it has {lim.value:g}"
         if lim.kind == "budget":
-            return f"{who} needs ${self.needed / 1e6:,.1f}M of capex; the budget is ${lim.value / 1e6:,.1f}M"
+            need, budget = self.needed + lim.shown_offset, lim.value + lim.shown_offset
+            return f"{who} needs ${math.ceil(need / 1e5 - 1e-9) / 10:,.1f}M of capex; the budget is ${budget / 1e6:,.1f}M"
         if lim.kind == "capacity":
             return f"{who} needs {self.needed:,.0f} kW from {lim.subject}; the installed units give {lim.value:,.0f} kW"
         if self.needed <= 0:
@@ -97,12 +100,24 @@ def limit_uses(p: PlanProblem, sol: Solution) -> tuple[LimitUse, ...]:
 def shadow_values(
     p: PlanProblem, sol: Solution, keys=None, *, time_limit_s: float = 60.0, rel_gap: float = 1e-4
 ) -> tuple[ShadowValue, ...]:
-    """Re-solve with each limit in `keys` (default: the binding ones) relaxed by one unit."""
+    """Re-solve with each limit in `keys` (default: the binding ones) relaxed by one unit, within `time_limit_s` in all.
+
+    Each re-solve gets an equal share of the time still left; a limit whose re-solve finds
+    no plan in its share is left out, so fewer values than limits means the time ran out.
+    """
     keys = [u.limit.key for u in limit_uses(p, sol) if u.binding] if keys is None else keys
+    todo = [lim for lim in limits(p) if lim.key in keys]
+    deadline = time.monotonic() + time_limit_s
     out = []
-    for lim in (lim for lim in limits(p) if lim.key in keys):
+    for i, lim in enumerate(todo):
+        share = (deadline - time.monotonic()) / (len(todo) - i)
+        if share <= 0:
+            break
         looser, step = relaxed(p, lim)
-        new = solve(looser, time_limit_s=time_limit_s, rel_gap=rel_gap)
+        try:
+            new = solve(looser, time_limit_s=share, rel_gap=rel_gap)
+        except SolveError:
+            continue
         out.append(
             ShadowValue(
                 lim,
@@ -117,7 +132,7 @@ def shadow_values(
 
 
 def explain(p: PlanProblem, sol: Solution, *, time_limit_s: float = 60.0, rel_gap: float = 1e-4) -> Explanation:
-    """Limits used by the plan, and the shadow value of each binding one."""
+    """Limits used by the plan, and the shadow value of each binding one (within `time_limit_s` in all)."""
     return Explanation(limit_uses(p, sol), shadow_values(p, sol, time_limit_s=time_limit_s, rel_gap=rel_gap))
 
 
@@ -148,16 +163,36 @@ def explain_infeasible(p: PlanProblem, *, time_limit_s: float = 60.0) -> tuple[R
     Demand gives way only when no stretch of the site's limits helps (a model no
     candidate system can serve).
     """
+    deadline = time.monotonic() + time_limit_s
     m = build_model(p, elastic=True)
+    demanded = any(d.tokens_per_year is not None for d in p.models)
+    if not demanded:  # a plan must produce tokens: at least one rack
+        m.some_rack = pyo.Constraint(expr=rack_sum(m, p, lambda s, c: 1) >= 1)
     minimize_relaxation(m, p)
     solve_model(m, time_limit_s=time_limit_s, rel_gap=1e-6)
-    who = "the demand" if any(d.tokens_per_year is not None for d in p.models) else "the plan"
+    unit = {lim.key: MTOK if lim.kind == "demand" else 1.0 for lim in limits(p)}  # demand stretches in Mtok
+    stretched = {lim.key: pyo.value(m.relax[lim.key]) for lim in limits(p)}
+    stretched = {k: v for k, v in stretched.items() if v * unit[k] > RELAX_TOLERANCE * max(_limit(p, k).value, 1.0)}
+    for key in stretched:  # each at the least that suffices, the others stretched as found
+        for other in m.LIMITS:
+            m.relax[other].setub(stretched.get(other, 0.0) if other != key else None)
+        minimize_relaxation(m, p, only=key)
+        try:
+            solve_model(m, time_limit_s=max(deadline - time.monotonic(), 1.0), rel_gap=1e-9, abs_gap=1e-9)
+            stretched[key] = min(stretched[key], pyo.value(m.relax[key]))
+        except SolveError:
+            pass
+    who = "the demand" if demanded else "the smallest plan with tokens"
     out = []
-    for lim in limits(p):
-        stretch = pyo.value(m.relax[lim.key]) * (MTOK if lim.kind == "demand" else 1.0)
-        if stretch > RELAX_TOLERANCE * max(lim.value, 1.0):
-            out.append(Relaxation(lim, lim.value - stretch if lim.kind == "demand" else lim.value + stretch, who))
+    for key, stretch in stretched.items():
+        lim = _limit(p, key)
+        stretch *= unit[key]
+        out.append(Relaxation(lim, lim.value - stretch if lim.kind == "demand" else lim.value + stretch, who))
     return tuple(out)
+
+
+def _limit(p: PlanProblem, key: str) -> Limit:
+    return next(lim for lim in limits(p) if lim.key == key)
 
 
 def solve_explained(p: PlanProblem, *, time_limit_s: float = 60.0, rel_gap: float = 1e-4) -> Solution:
@@ -189,11 +224,12 @@ def _one_rack(p: PlanProblem, sol: Solution, lim: Limit) -> float:
     """
     if lim.kind == "positions":
         return 1.0
-    scope = lim.subject.split("/")[0]
-    options = [(p.system(s), sol.cooling[h]) for (h, s) in sol.racks if scope in (SITE, h)] or [
+    scope, stage = next(((sc, st) for sc, st in p.stages() if f"{sc}/{st.id}" == lim.subject), (SITE, None))
+    halls = p.served_halls(scope, stage) if stage is not None else tuple(h.id for h in p.halls)
+    options = [(p.system(s), sol.cooling[h]) for (h, s) in sol.racks if h in halls] or [
         (s, c)
         for h in p.halls
-        if scope in (SITE, h.id)
+        if h.id in halls
         for s in p.systems
         if h.allows(s)
         for c in h.cooling_options
@@ -204,8 +240,7 @@ def _one_rack(p: PlanProblem, sol: Solution, lim: Limit) -> float:
     elif lim.kind == "utility":
         figures = [rack_facility_kw(s, c, p.design_hour, "rack_kw") for s, c in options]
     else:
-        carries = next(st.carries for sc, st in p.stages() if f"{sc}/{st.id}" == lim.subject)
-        figures = [per_rack("rack_max_kw", "it" if carries == "facility" else carries)(s, c) for s, c in options]
+        figures = [per_rack("rack_max_kw", "it" if stage.carries == "facility" else stage.carries)(s, c) for s, c in options]
     return min((f for f in figures if f > 0), default=0.0)
 
 

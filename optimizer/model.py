@@ -17,12 +17,18 @@ import pyomo.environ as pyo
 from optimizer.problem_types import SITE, Conditions, PlanProblem, Stage, System, limits
 
 MTOK = 1e6
-DEMAND_RELAX_WEIGHT = 1e3  # dropping demand is the last resort: the site's limits stretch first
+DEMAND_RELAX_WEIGHT = 1e6  # dropping demand is the last resort (no system can serve it): the site's limits stretch first
 
 
 def build_model(p: PlanProblem, *, elastic: bool = False) -> pyo.ConcreteModel:
     """The plan MILP without an objective; the solve strategies set one."""
     m = pyo.ConcreteModel(name="plan")
+    add_plan(m, p, elastic=elastic)
+    return m
+
+
+def add_plan(m: pyo.Block, p: PlanProblem, *, elastic: bool = False) -> None:
+    """Every constraint group of the plan on `m`: a model, or one year's block of a roadmap."""
     bounds = rack_bounds(p, elastic)
     add_sets(m, p, bounds)
     add_limits(m, p, elastic)
@@ -34,9 +40,9 @@ def build_model(p: PlanProblem, *, elastic: bool = False) -> pyo.ConcreteModel:
     add_hall_cooling(m, p, bounds)
     add_site_equipment(m, p, bounds)
     add_demand(m, p, bounds)
+    add_availability(m, p, bounds)
     add_costs(m, p)
     add_budget(m, p)
-    return m
 
 
 @dataclass(frozen=True)
@@ -99,18 +105,19 @@ def add_limits(m: pyo.ConcreteModel, p: PlanProblem, elastic: bool) -> None:
 
 
 def add_racks(m: pyo.ConcreteModel, p: PlanProblem, bounds: RackBounds) -> None:
-    """Integer racks per hall, system and cooling type, within positions and above existing racks."""
+    """Integer racks per hall, system and cooling type, within positions and above existing racks; racks serving each model."""
     m.racks = pyo.Var(m.RACK_OPTIONS, domain=pyo.NonNegativeIntegers, bounds=lambda m, h, s, c: (0, bounds[h, s]))
     m.hall_racks = pyo.Expression(
         m.HALL_SYSTEMS, rule=lambda m, h, s: sum(m.racks[h, s, c] for (hh, ss, c) in m.RACK_OPTIONS if (hh, ss) == (h, s))
     )
+    m.serving = pyo.Var(m.SERVES, domain=pyo.NonNegativeReals, bounds=lambda m, h, s, d: (0, bounds[h, s]))  # continuous
 
     @m.Constraint(m.HALLS)
     def hall_positions_limit(m, h):
         r"""$\sum_{s,c} r_{h,s,c} \le P_h + \rho^{pos}_h$"""
         return rack_sum(m, p, lambda s, c: 1, h) <= p.hall(h).positions + m.relax[f"positions:{h}"]
 
-    twins = [(a.id, b.id) for a, b in pairwise(p.halls) if replace(a, id="") == replace(b, id="")]
+    twins = [pair for group in identical_halls(p) for pair in pairwise(group)]
 
     @m.Constraint(twins)
     def identical_halls_filled_in_order(m, a, b):
@@ -122,6 +129,31 @@ def add_racks(m: pyo.ConcreteModel, p: PlanProblem, bounds: RackBounds) -> None:
         r"""$\sum_c r_{h,s,c} \ge R^{min}_{h,s}$"""
         least = p.hall(h).min_racks.get(s, 0)
         return m.hall_racks[h, s] >= least if least else pyo.Constraint.Skip
+
+
+def identical_halls(p: PlanProblem) -> list[list[str]]:
+    """Classes of two or more interchangeable halls.
+
+    Equal but for the ids of the hall, its stages and its own fabric (a fabric it shares
+    must be the same one), and served by the same site stages.
+    """
+    fabrics = {f.id: f for f in p.fabrics}
+    users = {f: sum(h.fabric == f for h in p.halls) for f in fabrics}
+
+    def key(h):
+        served_by = frozenset(st.id for st in p.site_stages if st.halls is not None and h.id in st.halls)
+        fabric = replace(fabrics[h.fabric], id="") if h.fabric is not None and users[h.fabric] == 1 else h.fabric
+        return replace(h, id="", fabric=None, stages=tuple(replace(st, id="") for st in h.stages)), served_by, fabric
+
+    classes: list[tuple[object, list[str]]] = []
+    for h in p.halls:
+        k = key(h)
+        same = next((ids for kk, ids in classes if kk == k), None)
+        if same is None:
+            classes.append((k, [h.id]))
+        else:
+            same.append(h.id)
+    return [ids for _, ids in classes if len(ids) > 1]
 
 
 def add_cooling_choice(m: pyo.ConcreteModel, bounds: RackBounds) -> None:
@@ -207,14 +239,29 @@ def rack_facility_kw(s: System, cooling: str, cond: Conditions, attr: str) -> fl
 
 
 def facility_kw(m: pyo.ConcreteModel, p: PlanProblem, cond: Conditions, attr: str):
-    r"""$\sum_{h,s,c} r_{h,s,c}\, f_{s,c} + N (1 + \omega + c^{air})$: the network counts as air-cooled IT."""
+    r"""$\sum_{h,s,c} r_{h,s,c}\, f_{s,c} - \sum_{h,s,k} x_{h,s,k}\, \Delta_{s,k} f_s + N (1 + \omega + c^{air})$.
+
+    Racks at their highest power, less what each model's operating point saves on the racks
+    serving it; the network counts as air-cooled IT.
+    """
     network = m.network_kw * (1 + cond.it_overhead_frac + cond.air_cooling_kw_per_kw)
-    return rack_sum(m, p, lambda s, c: rack_facility_kw(s, c, cond, attr)) + network
+    medium = {s.id: "liquid" if s.liquid_share > 0 else "air" for s in p.systems}  # one medium whatever the hall (see System)
+    per_kw = {s.id: rack_facility_kw(replace(s, **{attr: 1.0}), medium[s.id], cond, attr) for s in p.systems}
+    return rack_sum(m, p, lambda s, c: rack_facility_kw(s, c, cond, attr)) - _model_savings(m, p, attr, per_kw) + network
+
+
+def _model_savings(m: pyo.ConcreteModel, p: PlanProblem, attr: str, per_kw: dict[str, float] | None = None):
+    r"""$\sum_{h,s,k} x_{h,s,k}\, \Delta_{s,k}$: IT power (or, weighted by `per_kw`, facility power) the models save below `attr`."""
+    return sum(
+        (1.0 if per_kw is None else per_kw[s]) * p.system(s).model_saving_kw(d, attr) * m.serving[h, s, d]
+        for (h, s, d) in m.SERVES
+        if p.system(s).model_kw
+    )
 
 
 def add_utility_envelope(m: pyo.ConcreteModel, p: PlanProblem) -> None:
     """Facility power at the design (hottest) hour, with cooling at that temperature, within the utility."""
-    m.design_it_kw = pyo.Expression(expr=rack_sum(m, p, per_rack("rack_kw", "it")) + m.network_kw)
+    m.design_it_kw = pyo.Expression(expr=rack_sum(m, p, per_rack("rack_kw", "it")) - _model_savings(m, p, "rack_kw") + m.network_kw)
     m.design_facility_kw = pyo.Expression(expr=facility_kw(m, p, p.design_hour, "rack_kw"))
     m.mean_facility_kw = pyo.Expression(expr=facility_kw(m, p, p.mean_hour, "rack_mean_kw"))
 
@@ -254,7 +301,7 @@ def _add_stages(m: pyo.ConcreteModel, p: PlanProblem, bounds: RackBounds, name: 
     stage = {(scope, st.id): st for scope, st in stages}
     most = {
         k: max(
-            math.ceil(_max_load_kw(m, p, bounds, k[0], stage[k[:2]].carries) / o.unit_kw),
+            math.ceil(_max_load_kw(m, p, bounds, k[0], stage[k[:2]]) / o.unit_kw),
             0 if o.installed is None else o.usable_units(o.installed),
         )
         for k, o in option.items()
@@ -276,7 +323,7 @@ def _add_stages(m: pyo.ConcreteModel, p: PlanProblem, bounds: RackBounds, name: 
     )
     b.capex_usd = pyo.Expression(expr=sum(option[k].capex_usd * b.installed_units[k] for k in b.OPTIONS))
     b.annual_usd = pyo.Expression(expr=sum(option[k].annual_usd * b.installed_units[k] for k in b.OPTIONS))
-    b.load_kw = pyo.Expression(b.STAGES, rule=lambda b, scope, st: stage_load_kw(m, p, scope, stage[scope, st].carries))
+    b.load_kw = pyo.Expression(b.STAGES, rule=lambda b, scope, st: stage_load_kw(m, p, scope, stage[scope, st]))
 
     @b.Constraint(b.STAGES)
     def one_option_per_stage(b, scope, st):
@@ -295,17 +342,20 @@ def _add_stages(m: pyo.ConcreteModel, p: PlanProblem, bounds: RackBounds, name: 
         return sum(option[k].unit_kw * b.usable_units[k] for k in b.OPTIONS if k[:2] == (scope, st)) + relax >= b.load_kw[scope, st]
 
 
-def stage_load_kw(m: pyo.ConcreteModel, p: PlanProblem, scope: str, carries: str):
-    """The load a stage carries: nameplate IT or heat of its hall or of the site, or design-hour facility power.
+def stage_load_kw(m: pyo.ConcreteModel, p: PlanProblem, scope: str, st: Stage):
+    """The load a stage carries: nameplate IT or heat of the halls it serves (times its load factor), or design-hour facility power.
 
-    The network is IT, cooled by air: it loads power and air-cooling stages, those of a hall with the hall's share.
+    The network is IT, cooled by air: it loads power and air-cooling stages, each hall's with the hall's share.
     """
-    if carries == "facility":
+    if st.carries == "facility":
         return m.design_facility_kw
-    racks = rack_sum(m, p, per_rack("rack_max_kw", carries), None if scope == SITE else scope)
-    if carries == "liquid_heat":
-        return racks
-    return racks + (m.network_kw if scope == SITE else m.hall_network_kw[scope])
+    halls = p.served_halls(scope, st)
+    racks = sum(rack_sum(m, p, per_rack("rack_max_kw", st.carries), h) for h in halls)
+    if st.carries == "liquid_heat":
+        return st.load_factor * racks
+    if scope == SITE and st.halls is None:
+        return st.load_factor * (racks + m.network_kw)
+    return st.load_factor * (racks + sum(m.hall_network_kw[h] for h in halls))
 
 
 def _hall_max(p: PlanProblem, bounds: RackBounds, hall: str, per_rack_figure) -> float:
@@ -314,21 +364,20 @@ def _hall_max(p: PlanProblem, bounds: RackBounds, hall: str, per_rack_figure) ->
     return bounds.per_hall[hall] * max(figures, default=0.0)
 
 
-def _max_load_kw(m: pyo.ConcreteModel, p: PlanProblem, bounds: RackBounds, scope: str, carries: str) -> float:
+def _max_load_kw(m: pyo.ConcreteModel, p: PlanProblem, bounds: RackBounds, scope: str, st: Stage) -> float:
     """An upper bound on a stage's load, for the big-M of its unit counts."""
-    halls = [h.id for h in p.halls] if scope == SITE else [scope]
+    halls = p.served_halls(scope, st)
     it = sum(_hall_max(p, bounds, h, lambda s: s.rack_max_kw) for h in halls)
-    network = sum(f.switch_kw * m.switches[f.id].ub for f in p.fabrics if scope == SITE or p.hall(scope).fabric == f.id)
+    network = sum(f.switch_kw * m.switches[f.id].ub for f in p.fabrics if any(p.hall(h).fabric == f.id for h in halls))
     network += sum(_hall_max(p, bounds, h, lambda s: s.nic_kw) for h in halls)
-    if carries != "facility":
-        return it + network
+    if st.carries != "facility":
+        return st.load_factor * (it + network)
     c = p.design_hour
     return (it + network) * (1 + c.it_overhead_frac + max(c.liquid_cooling_kw_per_kw, c.air_cooling_kw_per_kw))
 
 
 def add_demand(m: pyo.ConcreteModel, p: PlanProblem, bounds: RackBounds) -> None:
-    """Racks serving each model (continuous), at most the racks installed; demand and mix floors."""
-    m.serving = pyo.Var(m.SERVES, domain=pyo.NonNegativeReals, bounds=lambda m, h, s, d: (0, bounds[h, s]))
+    """Racks serving each model, at most the racks installed (`add_racks`); demand and mix floors."""
     m.tokens_mtok = pyo.Expression(
         m.MODELS, rule=lambda m, d: sum(p.system(s).rate(d) / MTOK * m.serving[h, s, dd] for (h, s, dd) in m.SERVES if dd == d)
     )
@@ -351,6 +400,92 @@ def add_demand(m: pyo.ConcreteModel, p: PlanProblem, bounds: RackBounds) -> None
         r"""$T_k \ge \sigma_k \sum_j T_j$"""
         share = demand[d].min_token_share
         return m.tokens_mtok[d] >= share * m.total_tokens_mtok if share else pyo.Constraint.Skip
+
+
+AVAILABILITY_NEGLIGIBLE = 1e-3  # importance times unavailability below this costs at most ~0.1 % of the tokens: not priced
+BIN_GROWTH = 1.2  # candidate unit counts: bins of usable units this much wider each, priced at their largest count
+
+
+def add_availability(m: pyo.ConcreteModel, p: PlanProblem, bounds: RackBounds) -> None:
+    r"""Tokens lost to unavailability: $L \ge c_j T + s_j \big(Q_0 T + \sum_g I_g \sum_{o,b} q_{o,b} Z_{g,o,b}\big)$ per tangent $j$.
+
+    Each group's usable units fall in one of a few bins per option ($y_{g,o,b}$), priced at
+    the unavailability of the bin's largest count; $Z_{g,o,b} = T_g\, y_{g,o,b}$ (the tokens of
+    the halls the group serves) is linearized with a big-M. Served tokens are $T - L$.
+    Groups whose unavailability never matters get no bins.
+    """
+    m.lost_tokens_mtok = pyo.Var(domain=pyo.NonNegativeReals, bounds=(0, None))
+    m.served_tokens_mtok = pyo.Expression(expr=m.total_tokens_mtok - m.lost_tokens_mtok)
+    terms = []
+    if p.loss_tangents:
+        scope_of = {st.id: scope for scope, st in p.stages()}
+        for name in STAGE_BLOCKS:
+            b = getattr(m, name)
+            for k in b.OPTIONS:
+                scope, stage_id, _ = k
+                st = next(st for sc, st in p.stages() if (sc, st.id) == (scope, stage_id))
+                term = _availability_term(m, p, bounds, b, k, st, scope_of[st.id])
+                if term is not None:
+                    terms.append(term)
+    m.AVAILABILITY_TANGENTS = pyo.RangeSet(0, len(p.loss_tangents) - 1) if p.loss_tangents else pyo.Set(initialize=[])
+    weighted = sum(terms) + p.other_unavailability * m.total_tokens_mtok
+
+    @m.Constraint(m.AVAILABILITY_TANGENTS)
+    def tokens_lost_to_unavailability(m, j):
+        r"""$L \ge c_j T + s_j Q T$"""
+        c, slope = p.loss_tangents[j]
+        return m.lost_tokens_mtok >= c * m.total_tokens_mtok + slope * weighted
+
+
+def _availability_term(m, p: PlanProblem, bounds: RackBounds, b, k, st, scope):
+    r"""$I_g \sum_b q_b Z_b$ for one option of a stage (None when negligible), adding its bins to the block."""
+    o = next(o for o in st.options if o.id == k[2])
+    most = int(b.usable_units[k].ub or 0)
+    if st.importance <= 0 or most <= 0 or st.importance * o.unavailability(most) < AVAILABILITY_NEGLIGIBLE:
+        return None
+    halls = p.served_halls(scope, st)
+    tokens = _tokens_of(m, p, halls)
+    if o.installed is not None:  # built as it stands: a fixed unavailability on its halls' tokens
+        return st.importance * o.unavailability(o.usable_units(o.installed)) * tokens
+    big = sum(bounds.per_hall[h] * max((p.system(s).rate(d) for (hh, s, d) in m.SERVES if hh == h), default=0.0) for h in halls) / MTOK
+    bins = _bins(o, most, st.importance)
+    tag = "_".join(k).replace("@", "_").replace("+", "p").replace("-", "_")
+    y = pyo.Var(range(len(bins)), domain=pyo.Binary)
+    z = pyo.Var(range(len(bins)), domain=pyo.NonNegativeReals, bounds=(0, big))
+    b.add_component(f"bin_{tag}", y)
+    b.add_component(f"tokens_in_bin_{tag}", z)
+    b.add_component(f"one_bin_{tag}", pyo.Constraint(expr=sum(y[i] for i in y) == b.chosen[k]))
+    b.add_component(f"units_above_bin_{tag}", pyo.Constraint(expr=b.usable_units[k] >= sum(lo * y[i] for i, (lo, _) in enumerate(bins))))
+    b.add_component(f"units_below_bin_{tag}", pyo.Constraint(expr=b.usable_units[k] <= sum(hi * y[i] for i, (_, hi) in enumerate(bins))))
+    b.add_component(
+        f"tokens_of_bin_{tag}", pyo.Constraint(range(len(bins)), rule=lambda _, i: z[i] >= tokens - big * (1 - y[i]))
+    )
+    return st.importance * sum(o.unavailability(hi) * z[i] for i, (_, hi) in enumerate(bins))
+
+
+def _tokens_of(m: pyo.ConcreteModel, p: PlanProblem, halls: tuple[str, ...]):
+    """A variable equal to the tokens (Mtok) of `halls`, one per set of halls, so the big-M rows of the bins stay sparse."""
+    if not hasattr(m, "HALL_SETS"):
+        m.HALL_SETS = {}
+    if halls not in m.HALL_SETS:
+        i = len(m.HALL_SETS)
+        t = pyo.Var(domain=pyo.NonNegativeReals)
+        m.add_component(f"tokens_of_hall_set_{i}", t)
+        rule = t == sum(p.system(s).rate(d) / MTOK * m.serving[h, s, d] for (h, s, d) in m.SERVES if h in halls)
+        m.add_component(f"tokens_of_hall_set_{i}_defined", pyo.Constraint(expr=rule))
+        m.HALL_SETS[halls] = t
+    return m.HALL_SETS[halls]
+
+
+def _bins(o, most: int, importance: float) -> list[tuple[int, int]]:
+    """Usable-unit bins (lo, hi) covering 0..most: one up to where unavailability starts to matter, then growing by `BIN_GROWTH`."""
+    start = next((u for u in range(1, most + 1) if importance * o.unavailability(u) >= AVAILABILITY_NEGLIGIBLE), most)
+    bins, lo = [(0, max(start - 1, 0))], start
+    while lo <= most:
+        hi = min(most, max(lo, math.floor(lo * BIN_GROWTH)))
+        bins.append((lo, hi))
+        lo = hi + 1
+    return bins
 
 
 def add_costs(m: pyo.ConcreteModel, p: PlanProblem) -> None:
@@ -396,22 +531,22 @@ def minimize_cost(m: pyo.ConcreteModel) -> None:
 
 
 def maximize_tokens(m: pyo.ConcreteModel) -> None:
-    r"""$\max T$ (Mtok/year)."""
-    _set_objective(m, m.total_tokens_mtok, pyo.maximize)
+    r"""$\max T - L$ (Mtok/year served)."""
+    _set_objective(m, m.served_tokens_mtok, pyo.maximize)
 
 
 def minimize_cost_less_token_value(m: pyo.ConcreteModel, price_usd_per_mtok: float) -> None:
     r"""Dinkelbach's parametric problem $\min C - \lambda T$ at the price $\lambda$ of a million tokens."""
     if not hasattr(m, "token_price"):
         m.token_price = pyo.Param(mutable=True, initialize=0.0, domain=pyo.NonNegativeReals)
-        _set_objective(m, m.annual_cost_usd - m.token_price * m.total_tokens_mtok, pyo.minimize)
+        _set_objective(m, m.annual_cost_usd - m.token_price * m.served_tokens_mtok, pyo.minimize)
     m.token_price.set_value(price_usd_per_mtok)
 
 
-def minimize_relaxation(m: pyo.ConcreteModel, p: PlanProblem) -> None:
-    r"""$\min \sum_\ell w_\ell \rho_\ell / V_\ell$: the smallest stretch of the limits, each relative to its size."""
+def minimize_relaxation(m: pyo.ConcreteModel, p: PlanProblem, only: str | None = None) -> None:
+    r"""$\min \sum_\ell w_\ell \rho_\ell / V_\ell$: the smallest stretch of the limits (or of the one limit `only`), each relative to its size."""
     weight = {lim.key: (DEMAND_RELAX_WEIGHT * MTOK if lim.kind == "demand" else 1.0) / max(lim.value, 1e-9) for lim in limits(p)}
-    _set_objective(m, sum(weight[k] * m.relax[k] for k in m.LIMITS), pyo.minimize)
+    _set_objective(m, sum(weight[k] * m.relax[k] for k in m.LIMITS if only in (None, k)), pyo.minimize)
 
 
 def hold_cost(m: pyo.ConcreteModel, usd: float, give: float) -> None:
@@ -421,4 +556,4 @@ def hold_cost(m: pyo.ConcreteModel, usd: float, give: float) -> None:
 
 def hold_tokens(m: pyo.ConcreteModel, mtok: float, give: float) -> None:
     """Keep the tokens within a relative `give` of a first pass's optimum while a second objective breaks ties."""
-    m.tokens_held_at_optimum = pyo.Constraint(expr=m.total_tokens_mtok >= mtok * (1 - give))
+    m.tokens_held_at_optimum = pyo.Constraint(expr=m.served_tokens_mtok * (1 + give) >= mtok)

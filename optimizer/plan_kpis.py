@@ -26,6 +26,7 @@ def predicted_kpis(spec: Spec, p: PlanProblem, sol: Solution) -> dict[str, float
     """The linear model's figures for the plan; capex counts the groups built outside the model's stages."""
     fabric = {f.id: f for f in p.fabrics}
     mean_it_kw = sum(n * (p.system(s).rack_mean_kw + p.system(s).nic_kw) for (_, s), n in sol.racks.items())
+    mean_it_kw -= sum(x * p.system(s).model_saving_kw(d, "rack_mean_kw") for (_, s, d), x in sol.serving.items())
     mean_it_kw += sum(fabric[f].switch_kw * n for f, n in sol.switches.items())
     return {
         "cost_per_million_tokens_usd": sol.cost_per_mtok_usd,

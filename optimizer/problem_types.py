@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from twin.reliability import k_of_n
+
 CoolingType = Literal["air", "liquid"]
 Carries = Literal["it", "liquid_heat", "air_heat", "facility"]
 Redundancy = Literal["N", "N+1", "N+2", "2N"]
@@ -32,6 +34,7 @@ class UnitOption:
     annual_usd: float
     redundancy: Redundancy = "N"
     installed: int | None = None  # units already in place and kept; None lets the optimizer choose
+    unit_availability: float = 1.0  # of one unit (MTBF/(MTBF+MTTR), times 1 - fail-to-start for generators)
 
     @property
     def units_per_usable(self) -> int:
@@ -47,6 +50,12 @@ class UnitOption:
         """Units whose capacity counts when `installed` are in place (inverse of the scheme)."""
         return (installed - self.spare_units) // self.units_per_usable
 
+    def unavailability(self, usable: int) -> float:
+        """1 - the twin's k-of-n availability of the group with `usable` units needed (`twin.reliability.k_of_n`)."""
+        if usable <= 0 or self.unit_availability >= 1.0:
+            return 0.0
+        return 1.0 - k_of_n(self.unit_availability, usable, usable * self.units_per_usable + self.spare_units)
+
 
 @dataclass(frozen=True)
 class Stage:
@@ -54,12 +63,18 @@ class Stage:
 
     Exactly one option is used per stage (one UPS model per hall). `carries` names the
     load: `it` is rack nameplate power, `liquid_heat`/`air_heat` the nameplate heat to
-    each medium, `facility` the design-hour facility power (site stages only).
+    each medium, `facility` the design-hour facility power (site stages only). A site
+    stage may serve only some halls (a plant cooling two of three halls): `halls` names
+    them, and its load is theirs alone; None is every hall. `load_factor` scales the
+    load to what the twin's static check puts on the group.
     """
 
     id: str
     carries: Carries
     options: tuple[UnitOption, ...]
+    halls: frozenset[str] | None = None
+    load_factor: float = 1.0  # the twin's N-1 design load per kW of the load above (losses, pumps and fans downstream)
+    importance: float = 0.0  # d(availability of its halls' racks)/d(its own availability): Birnbaum, from the twin
 
     @property
     def fixed(self) -> bool:
@@ -83,10 +98,18 @@ class System:
     rack_annual_usd: float
     tokens_per_year: Mapping[str, float] = field(default_factory=dict)  # per model; absent or 0: cannot serve it
     nic_kw: float = 0.0  # the optics at its NICs: network power, air-cooled, as the twin counts it
-
+    # Per model, (design, mean) IT power of a rack serving it, at most (rack_kw, rack_mean_kw): a rack draws
+    # what its model's operating point draws, as the twin has it. Absent: rack_kw and rack_mean_kw.
+    model_kw: Mapping[str, tuple[float, float]] = field(default_factory=dict)
 
     def rate(self, model: str) -> float:
         return self.tokens_per_year.get(model, 0.0)
+
+    def model_saving_kw(self, model: str, attr: str) -> float:
+        """How much less IT power than `attr` (rack_kw or rack_mean_kw) a rack serving `model` draws."""
+        if model not in self.model_kw:
+            return 0.0
+        return getattr(self, attr) - self.model_kw[model][0 if attr == "rack_kw" else 1]
 
 
 @dataclass(frozen=True)
@@ -157,8 +180,13 @@ class PlanProblem:
     fixed_annual_usd: float = 0.0  # staff and other costs that do not scale with the plan
     site_stages: tuple[Stage, ...] = ()
     fabrics: tuple[Fabric, ...] = ()
-    capex_budget_usd: float | None = None
+    capex_budget_usd: float | None = None  # for what the plan builds: net of `outside_capex_usd`
     objective: ObjectiveName = "cost-per-token"
+    outside_capex_usd: float = 0.0  # groups built as written outside the model: counted against the spec's budget
+    # Share of tokens lost to unavailability Q (`optimizer.availability_figures`): G(Q) >= c + s Q for each (c, s);
+    # Q = other_unavailability + sum of each stage's importance times its unavailability. Empty: availability ignored.
+    loss_tangents: tuple[tuple[float, float], ...] = ()
+    other_unavailability: float = 0.0
 
     def __post_init__(self) -> None:
         problems = list(_problems(self))
@@ -170,6 +198,12 @@ class PlanProblem:
 
     def hall(self, hall_id: str) -> Hall:
         return next(h for h in self.halls if h.id == hall_id)
+
+    def served_halls(self, scope: str, stage: Stage) -> tuple[str, ...]:
+        """The halls whose load a stage carries, in hall order."""
+        if scope != SITE:
+            return (scope,)
+        return tuple(h.id for h in self.halls if stage.halls is None or h.id in stage.halls)
 
     def stages(self) -> tuple[tuple[str, Stage], ...]:
         """Every stage with its scope: a hall id, or `SITE`."""
@@ -185,6 +219,7 @@ class Limit:
     subject: str  # a hall, a model, "scope/stage", or the site
     value: float
     unit: Literal["kW", "positions", "USD", "tokens/year"]
+    shown_offset: float = 0.0  # added to the value and to a need when shown: the spec's budget includes what is built outside
 
 
 def limits(p: PlanProblem) -> tuple[Limit, ...]:
@@ -192,7 +227,7 @@ def limits(p: PlanProblem) -> tuple[Limit, ...]:
     out = [Limit("utility", "utility", SITE, p.utility_kw, "kW")]
     out += [Limit(f"positions:{h.id}", "positions", h.id, h.positions, "positions") for h in p.halls]
     if p.capex_budget_usd is not None:
-        out.append(Limit("budget", "budget", SITE, p.capex_budget_usd, "USD"))
+        out.append(Limit("budget", "budget", SITE, p.capex_budget_usd, "USD", p.outside_capex_usd))
     for scope, st in p.stages():
         if st.fixed:
             o = st.options[0]
@@ -225,6 +260,10 @@ def _problems(p: PlanProblem):
             yield f"system {s.id}: needs 0 <= rack_mean_kw <= rack_kw <= rack_max_kw"
         if set(s.tokens_per_year) - models:
             yield f"system {s.id}: rates for unknown models {sorted(set(s.tokens_per_year) - models)}"
+        if s.model_kw and not (s.liquid_only or s.liquid_share == 0):
+            yield f"system {s.id}: per-model power needs heat that goes to one medium whatever the hall (liquid_only or no liquid share)"
+        if any(not (0 <= mean <= s.rack_mean_kw and mean <= design <= s.rack_kw) for design, mean in s.model_kw.values()):
+            yield f"system {s.id}: per-model power must be 0 <= mean <= design, within rack_mean_kw and rack_kw"
     for h in p.halls:
         if not h.cooling_options or not h.cooling_options <= set(COOLING_TYPES):
             yield f"hall {h.id}: cooling_options must be a non-empty subset of {COOLING_TYPES}"
@@ -242,6 +281,10 @@ def _problems(p: PlanProblem):
         if any(st.carries == "facility" for st in h.stages):
             yield f"hall {h.id}: only site stages carry facility power"
     for scope, st in p.stages():
+        if st.halls is not None and (scope != SITE or not st.halls or st.halls - {h.id for h in p.halls}):
+            yield f"{scope}/{st.id}: only a site stage serves a subset of halls, and they must be known halls"
+        if st.halls is not None and st.carries == "facility":
+            yield f"{scope}/{st.id}: a stage carrying facility power serves every hall"
         if not st.options:
             yield f"{scope}/{st.id}: a stage needs at least one option"
         for o in st.options:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -60,12 +61,22 @@ def _is_number(v: Any) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool)
 
 
+MAX_SEED = 2**63 - 1  # seeds are stored as SQLite integers
+MAX_EXACT_INT = 2**53  # integers beyond this are not exact as floats, nor drawn exactly
+
+
 def _sample_parameter(v: Any) -> UniformRange | Choices:
     if isinstance(v, dict) and list(v) == ["choices"] and isinstance(v["choices"], list) and v["choices"]:
         return Choices(tuple(v["choices"]))
     if isinstance(v, list) and len(v) == 2 and all(map(_is_number, v)):
+        if not all(math.isfinite(x) for x in v):
+            raise ValueError(f"range [{v[0]}, {v[1]}]: both ends must be finite numbers")
         if v[0] > v[1]:
             raise ValueError(f"range [{v[0]}, {v[1]}]: low is above high")
+        if all(isinstance(x, int) for x in v) and max(abs(v[0]), abs(v[1])) > MAX_EXACT_INT:
+            raise ValueError(f"range [{v[0]}, {v[1]}]: integer ends must be within ±2^53 ({MAX_EXACT_INT:,})")
+        if not math.isfinite(float(v[1]) - float(v[0])):
+            raise ValueError(f"range [{v[0]}, {v[1]}]: too wide to draw from (its width is not a finite number)")
         return UniformRange(v[0], v[1])
     if isinstance(v, list) and v:
         return Choices(tuple(v))
@@ -87,7 +98,7 @@ class Sample(Strict):
     """A seeded random sample of the parameter space."""
 
     n: int = Field(gt=0, le=100_000, description="Scenarios to draw.")
-    seed: int = Field(0, ge=0, description="Seed of the draws (not of the job).")
+    seed: int = Field(0, ge=0, le=MAX_SEED, description="Seed of the draws (not of the job).")
     parameters: dict[OverridePath, SampleParameter] = Field(min_length=1, description="Dotted path -> [low, high] or choices.")
 
 
@@ -98,7 +109,7 @@ class GridFile(Strict):
     description: str = Field("", description="One line about the sweep.")
     spec: str = Field(min_length=1, description="Base facility spec, relative to this file.")
     job: str = Field(description="Registered job run on every scenario.")
-    seed: int = Field(0, ge=0, description="Seed passed to the job: the same for every scenario (common random numbers).")
+    seed: int = Field(0, ge=0, le=MAX_SEED, description="Seed passed to the job: the same for every scenario (common random numbers).")
     grid: dict[OverridePath, Annotated[list[Any], Field(min_length=1)]] | None = Field(
         None, min_length=1, description="Dotted path -> values; every combination is a scenario."
     )
@@ -155,8 +166,16 @@ def scenario_id(spec_hash: str, job: str, overrides: dict[str, Any], seed: int) 
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def load_sweep(path: str | Path) -> Sweep:
-    """Read a grid file and its base spec; SpecError lists every problem with file:line."""
+DEFAULT_MAX_SCENARIOS = 10_000
+
+
+def load_sweep(path: str | Path, max_scenarios: int | None = DEFAULT_MAX_SCENARIOS) -> Sweep:
+    """Read a grid file and its base spec; SpecError lists every problem with file:line.
+
+    Before any scenario is listed, the scenarios are counted (a grid above `max_scenarios`
+    is refused with an estimate of its time and disk) and every override path is checked
+    against the base spec, so a sweep that could never run starts nothing.
+    """
     doc = load_yaml(path)
     grid = validate(doc, GridFile)
     spec_path = Path(path).parent / grid.spec
@@ -164,6 +183,13 @@ def load_sweep(path: str | Path) -> Sweep:
         raise SpecError([doc.issue(("spec",), f"no such file: {spec_path}")])
     spec = load_spec(spec_path)
     mode = next(k for k in ("grid", "scenarios", "sample") if getattr(grid, k) is not None)
+    count = count_scenarios(grid)
+    if max_scenarios is not None and count > max_scenarios:
+        from optimizer.sweep_estimate import estimate
+
+        raise SpecError([doc.issue((mode,), f"{count:,} scenarios ({estimate(spec, grid.job, grid.seed, count)}); the limit is "
+                                            f"{max_scenarios:,}: pass --max-scenarios {count} to run them all anyway")])
+    check_paths(spec, doc, grid)
     spec_hash = spec.spec_hash()
     scenarios: dict[str, Scenario] = {}
     for name, overrides in _expand(grid):
@@ -182,6 +208,52 @@ def load_sweep(path: str | Path) -> Sweep:
         base_values={p: value_at(base, p) for p in parameters},
         scenarios=tuple(scenarios.values()),
     )
+
+
+def count_scenarios(grid: GridFile) -> int:
+    """How many scenarios the file describes (before repeated draws merge), without listing them."""
+    if grid.grid is not None:
+        return math.prod(len(v) for v in grid.grid.values())
+    if grid.scenarios is not None:
+        return len(grid.scenarios)
+    return grid.sample.n
+
+
+def _first_uses(grid: GridFile) -> dict[str, tuple[tuple, Any]]:
+    """Each override path once: where the grid file writes it first, and a value it takes."""
+    if grid.grid is not None:
+        return {p: (("grid", p), v[0]) for p, v in grid.grid.items()}
+    if grid.scenarios is not None:
+        uses: dict[str, tuple[tuple, Any]] = {}
+        for i, sc in enumerate(grid.scenarios):
+            for p, v in sc.overrides.items():
+                uses.setdefault(p, (("scenarios", i, "overrides", p), v))
+        return uses
+    return {p: (("sample", "parameters", p), d.options[0] if isinstance(d, Choices) else d.low) for p, d in grid.sample.parameters.items()}
+
+
+def check_paths(spec: Spec, doc: Any, grid: GridFile) -> None:
+    """Every override path must name a field of the base spec (or an item it has): SpecError at the grid file's lines.
+
+    A value the spec rejects is a scenario that fails, as a what-if may; a path that leads
+    nowhere (a misspelt field, `halls[5]` of a one-hall spec) would fail every scenario.
+    """
+    from twin.overrides import apply_overrides
+
+    issues = []
+    for path, (where, value) in _first_uses(grid).items():
+        try:
+            apply_overrides(spec, {path: value})
+        except SpecError as exc:
+            wrong = [i for i in exc.issues if i.file == "<overrides>" or (i.message.startswith("unknown field") and _leads_to(i.path, path))]
+            issues += [doc.issue(where, f"{path} does not apply to {spec.path or spec.name}: {wrong[0].message}")] if wrong else []
+    if issues:
+        raise SpecError(issues)
+
+
+def _leads_to(field: str, path: str) -> bool:
+    """Whether the spec field `field` (as errors name it) is `path` or on its way."""
+    return path == field or path.startswith((field + ".", field + "["))
 
 
 def _expand(grid: GridFile) -> Iterator[tuple[str, dict[str, Any]]]:

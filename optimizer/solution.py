@@ -10,7 +10,7 @@ import pyomo.environ as pyo
 from optimizer.model import MTOK, STAGE_BLOCKS
 from optimizer.problem_types import ObjectiveName, PlanProblem
 
-Status = Literal["optimal", "time-limit"]
+Status = Literal["optimal", "time-limit", "not-proven"]
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ class Solution:
     objective: ObjectiveName
     status: Status
     objective_value: float  # USD per million tokens, USD/year or tokens/year
-    mip_gap: float  # proven relative gap of the objective; for cost-per-token, the last step's (relative to annual cost)
+    mip_gap: float  # proven relative gap of the objective (for cost-per-token, of the ratio); inf when nothing is proven
     solve_time_s: float
     annual_cost_usd: float
     capex_usd: float
@@ -56,6 +56,7 @@ class Solution:
     serving: dict[tuple[str, str, str], float]  # (hall, system, model) -> racks serving the model
     gpus: int
     steps: tuple[DinkelbachStep, ...] = ()
+    time_limit_reached: bool = False  # some MILP stopped at the time limit; status "optimal" says the gap is proven anyway
 
     @property
     def cost_per_mtok_usd(self) -> float:
@@ -77,7 +78,8 @@ def read_solution(m: pyo.ConcreteModel, p: PlanProblem, **run) -> Solution:
             if round(pyo.value(b.installed_units[k])):
                 usable_kw = round(pyo.value(b.usable_units[k])) * option[k].unit_kw
                 equipment[k[:2]] = EquipmentChoice(k[2], round(pyo.value(b.installed_units[k])), usable_kw, pyo.value(b.load_kw[k[:2]]))
-    tokens = {d: pyo.value(m.tokens_mtok[d]) * MTOK for d in m.MODELS}
+    kept = pyo.value(m.served_tokens_mtok) / max(pyo.value(m.total_tokens_mtok), 1e-12)  # after unavailability, every model alike
+    tokens = {d: pyo.value(m.tokens_mtok[d]) * MTOK * kept for d in m.MODELS}
     return Solution(
         annual_cost_usd=pyo.value(m.annual_cost_usd),
         capex_usd=pyo.value(m.capex_usd),

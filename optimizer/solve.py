@@ -17,7 +17,7 @@ import pyomo.environ as pyo
 from pyomo.contrib.solver.common.factory import SolverFactory
 from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition
 
-from optimizer.model import build_model, hold_cost, hold_tokens, maximize_tokens, minimize_cost, minimize_cost_less_token_value
+from optimizer.model import MTOK, build_model, hold_cost, hold_tokens, maximize_tokens, minimize_cost, minimize_cost_less_token_value
 from optimizer.problem_types import PlanProblem
 from optimizer.solution import DinkelbachStep, Solution, Status, read_solution
 
@@ -112,24 +112,33 @@ def _left(deadline: float) -> float:
 def _lexicographic(p: PlanProblem, deadline: float, rel_gap: float, first, hold, second, value) -> Solution:
     """Optimize `first`, then break its ties with `second` among plans within `rel_gap` of the first optimum.
 
-    Holding the first objective within its own gap keeps the tie-break as easy as the
-    first pass; the reported gap is measured from the first pass's bound to the final
-    plan. If the tie-break fails, the first pass's plan, still loaded, stands.
+    Holding the first objective within `rel_gap` of the first pass's bound keeps the
+    tie-break as easy as the first pass and the final plan within the proven gap, which
+    is measured from that bound to the final plan. If the tie-break fails, the first
+    pass's plan, still loaded, stands.
     `value(solution)` is the objective in its reported unit.
     """
     m = build_model(p)
     first(m)
     primary = m.objective.expr
     best = solve_model(m, time_limit_s=_left(deadline), rel_gap=rel_gap)
-    hold(m, best.objective, rel_gap)
+    hold(m, best.bound if best.status == "optimal" else best.objective, rel_gap)  # from the bound: the gap stays proven
     second(m)
     try:
-        tie_s = solve_model(m, time_limit_s=_left(deadline), rel_gap=rel_gap).solve_time_s
+        tie = solve_model(m, time_limit_s=_left(deadline), rel_gap=rel_gap)
     except SolveError:
-        tie_s = 0.0
+        tie = None
     plan = _snapshot(m, p)
     gap = replace(best, objective=pyo.value(primary)).gap()
-    return replace(plan, status=best.status, objective_value=value(plan), mip_gap=gap, solve_time_s=best.solve_time_s + tie_s)
+    timed_out = best.status == "time-limit" or tie is None or tie.status == "time-limit"
+    return replace(
+        plan,
+        status=best.status,
+        objective_value=value(plan),
+        mip_gap=gap,
+        solve_time_s=best.solve_time_s + (tie.solve_time_s if tie else 0.0),
+        time_limit_reached=timed_out,
+    )
 
 
 def _min_cost(p: PlanProblem, deadline: float, rel_gap: float) -> Solution:
@@ -150,12 +159,16 @@ def _min_cost_per_token(p: PlanProblem, deadline: float, rel_gap: float) -> Solu
     tolerance: an absolute gap of `rel_gap` times the best plan's annual cost, since F
     is near 0 at the end and a relative gap of F is meaningless. The plan is optimal when
     that proof holds, $F(\lambda) \ge -$tolerance, whatever the start and the loose steps were.
+    The proven gap is the last step's bound on how far any plan beats the price, as a
+    share of the plan's annual cost; "not-proven" ends the steps without a proof or a
+    time limit (`MAX_DINKELBACH_STEPS`).
     """
     m = build_model(p)
     maximize_tokens(m)
     start, best = _start(m, p, deadline, rel_gap)
-    status: Status = "time-limit"
-    steps, total_s, proving = [], start.solve_time_s, False
+    status: Status = "not-proven"
+    steps, total_s, proving, bound = [], start.solve_time_s, False, -math.inf
+    timed_out = start.status == "time-limit"
     for _ in range(MAX_DINKELBACH_STEPS):
         price = best.cost_per_mtok_usd
         minimize_cost_less_token_value(m, price)
@@ -164,13 +177,16 @@ def _min_cost_per_token(p: PlanProblem, deadline: float, rel_gap: float) -> Solu
         try:
             step = solve_model(m, time_limit_s=_left(deadline), rel_gap=rel_gap if proving else STEP_REL_GAP, abs_gap=progress)
         except SolveError:  # out of time before HiGHS found a plan: the best so far stands
+            timed_out = True
             break
         steps.append(DinkelbachStep(price, step.objective, step.solve_time_s, step.gap(scale=best.annual_cost_usd)))
         total_s += step.solve_time_s
+        bound = step.bound
         found = _snapshot(m, p)
         if found.tokens_per_year > 0 and found.cost_per_mtok_usd < best.cost_per_mtok_usd:
             best = found
         if step.status != "optimal":
+            timed_out = True
             break
         if step.objective < -progress:
             proving = False
@@ -179,14 +195,43 @@ def _min_cost_per_token(p: PlanProblem, deadline: float, rel_gap: float) -> Solu
             break
         else:
             proving = True
+    if not steps:  # not one step in the time: the start maximized tokens only, so size its equipment at least cost
+        best = _tidy(p, best, deadline, rel_gap)
     return replace(
         best,
-        status=status,
+        status="time-limit" if status != "optimal" and timed_out else status,
         objective_value=best.cost_per_mtok_usd,
-        mip_gap=steps[-1].mip_gap if steps else math.inf,
+        mip_gap=max(0.0, -bound) / best.annual_cost_usd,  # no plan beats the price by more than this share of the cost
         solve_time_s=total_s,
         steps=tuple(steps),
+        time_limit_reached=timed_out,
     )
+
+
+TIDY_MIN_TIME_S = 2.0  # the tidy may run this far past the time limit: a sized plan is worth it
+
+
+def _tidy(p: PlanProblem, plan: Solution, deadline: float, rel_gap: float) -> Solution:
+    """The plan's layout with the least-cost equipment, switches and model split that keep its tokens; the plan itself if that fails."""
+    everything = [s.id for s in p.systems]
+    halls = tuple(
+        replace(
+            h,
+            cooling_options=frozenset({plan.cooling[h.id]}),
+            min_racks={v: plan.racks.get((h.id, v), 0) for v in (everything if h.systems is None else h.systems)},
+            max_racks={v: plan.racks.get((h.id, v), 0) for v in (everything if h.systems is None else h.systems)},
+        )
+        for h in p.halls
+    )
+    m = build_model(replace(p, halls=halls))
+    hold_tokens(m, plan.tokens_per_year / MTOK, rel_gap)
+    minimize_cost(m)
+    try:
+        solve_model(m, time_limit_s=max(_left(deadline), TIDY_MIN_TIME_S), rel_gap=rel_gap)
+    except SolveError:
+        return plan
+    tidy = _snapshot(m, p)
+    return tidy if tidy.cost_per_mtok_usd < plan.cost_per_mtok_usd else plan
 
 
 def _start(m: pyo.ConcreteModel, p: PlanProblem, deadline: float, rel_gap: float) -> tuple[MilpResult, Solution]:

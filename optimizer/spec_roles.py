@@ -1,11 +1,12 @@
 """The load each power and cooling group of a spec carries, in the optimizer's terms, and which groups are open.
 
-The optimizer sizes a stage for one hall's load or the whole site's (`problem_types.Stage`).
-A group's halls are those downstream of it: the halls it feeds through the power chain,
-or whose loops reject heat to it. A group serving every hall is a site stage (a site
-transformer that also powers a cooling plant carries facility power); one serving a single
-hall is that hall's stage; a group serving some but not all of several halls, or only
-the cooling plant, cannot be written as either: it stays as built, and is not a limit.
+The optimizer sizes a stage for one hall's load or the load of several halls
+(`problem_types.Stage`). A group's halls are those downstream of it: the halls it feeds
+through the power chain, or whose loops reject heat to it. A group serving one hall is
+that hall's stage; one serving several is a site stage carrying exactly their load (a
+transformer serving every hall that also powers a cooling plant carries facility power).
+Two kinds cannot be written as either, and stay as built: a power group that feeds only
+the cooling, and one that feeds some but not all halls and also the cooling plants.
 """
 
 from __future__ import annotations
@@ -26,6 +27,10 @@ class PlanError(ValueError):
     """The spec's `plan:` asks for something the optimizer cannot model; the message says what."""
 
 
+class Unplannable(PlanError):
+    """The request is well formed but no plan can meet it (an SLA no system meets, racks no hall takes): exit 3."""
+
+
 @dataclass(frozen=True)
 class GroupRole:
     """A group, its section, and the stage it becomes: scope (a hall or SITE) and the load it carries."""
@@ -35,6 +40,7 @@ class GroupRole:
     scope: str | None  # None: the optimizer cannot size it (see `why`)
     carries: Carries | None
     why: str = ""
+    halls: frozenset[str] | None = None  # of a site stage serving some halls only; None: every hall
 
 
 def option_id(equipment: str, redundancy: str) -> str:
@@ -70,6 +76,10 @@ def group_roles(spec: Spec) -> dict[str, GroupRole]:
             out[g.id] = _role(section, g, frozenset().union(*(loop_halls[lp.id] for lp in loops)), everything, carries)
         else:
             halls = power_halls(g.id)
+            if halls != everything and halls and powers_cooling(g.id):
+                why = f"it feeds {len(halls)} of the {len(everything)} halls and the cooling plants"
+                out[g.id] = GroupRole(section, g, None, None, why)
+                continue
             carries = "facility" if halls == everything and powers_cooling(g.id) else "it"
             out[g.id] = _role(section, g, halls, everything, carries)
     return out
@@ -80,8 +90,9 @@ def _role(section: str, g, halls: frozenset[str], everything: frozenset[str], ca
         return GroupRole(section, g, SITE, carries)
     if len(halls) == 1:
         return GroupRole(section, g, next(iter(halls)), carries)
-    why = "it powers only the cooling" if not halls else f"it serves {len(halls)} of the {len(everything)} halls"
-    return GroupRole(section, g, None, None, why)
+    if halls:
+        return GroupRole(section, g, SITE, carries, halls=halls)
+    return GroupRole(section, g, None, None, "it powers only the cooling")
 
 
 def _power_reach(spec: Spec):

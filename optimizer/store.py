@@ -12,18 +12,26 @@ crash can leave a stray Parquet file that no row names, never a row that names n
 
 A run's id is its scenario id, so a run belongs to every sweep that lists its scenario and
 is computed once. Each series is stored as one column holding a list of records, which
-keeps each series' own columns and types inside a single file per run.
+keeps each series' own columns and types inside a single file per run; the file's metadata
+also holds the run's row and its sweep's, so `aift runs repair` can rebuild a lost index.
+
+Reading opens the index read-only (a read-only folder or mount reads fine) and checks its
+version and integrity first; whatever is wrong is a `StoreError` that says what and how to
+recover, never a database traceback. Paths read from the index stay inside `series/`.
 """
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import math
 import os
 import sqlite3
 import tempfile
-from collections.abc import Iterable
+import urllib.parse
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -79,8 +87,26 @@ CREATE INDEX IF NOT EXISTS runs_by_sweep ON runs (sweep_id);
 RUN_COLUMNS = ["id", "sweep_id", "time", "spec_hash", "scenario", "parameters", "job", "seed", "status", "error", "kpis", "series_file", "plan_yaml", "duration_s"]
 
 
+SWEEP_COLUMNS = ["id", "name", "created", "grid_file", "spec_file", "spec_hash", "job", "mode", "parameters", "base_values", "scenarios"]
+INDEX = "index.sqlite"
+META_RUN, META_SWEEP = b"aift.run", b"aift.sweep"  # keys of a series file's metadata
+
+
 class UnknownId(LookupError):
     """No run or sweep has this id (or this prefix matches several)."""
+
+
+class StoreError(Exception):
+    """The store cannot do what was asked: the message says what is wrong and how to recover."""
+
+
+class SeriesUnavailable(StoreError):
+    """A run's series file is missing, unreadable, or named by a path outside the store."""
+
+
+def repair_hint(root: Path) -> str:
+    return (f"`aift runs repair --runs {root}` rebuilds the index from the runs' series files "
+            "(keeping a copy of the damaged one); re-running a sweep then computes what is missing")
 
 
 @dataclass(frozen=True)
@@ -99,9 +125,12 @@ class Outcome:
     duration_s: float
 
     @classmethod
-    def of(cls, result: JobResult, spec_hash: str, duration_s: float) -> Outcome:
-        """The outcome of a job that returned."""
-        series = encode_series(result.series) if result.series else None
+    def of(cls, result: JobResult, spec_hash: str, duration_s: float, meta: dict[str, Any] | None = None) -> Outcome:
+        """The outcome of a job that returned; `meta` ({"run": ..., "sweep": ...}) goes into the series file."""
+        series = None
+        if result.series:
+            run = (meta or {}).get("run", {}) | {"kpis": result.kpis, "spec_hash": spec_hash, "plan_yaml": result.plan_yaml, "duration_s": duration_s}
+            series = encode_series(result.series, {META_RUN: run, META_SWEEP: (meta or {}).get("sweep")})
         return cls(result.kpis, series, result.plan_yaml, None, spec_hash, duration_s)
 
     @classmethod
@@ -129,23 +158,131 @@ class RunRecord:
 
 
 class Store:
-    """A runs folder: open it, record runs, read them back. Use as a context manager."""
+    """A runs folder: open it, record runs, read them back. Use as a context manager.
 
-    def __init__(self, root: str | Path):
+    `read_only` opens an existing store for reading only (every `aift runs` command but
+    repair): nothing is created or changed, and a read-only folder works.
+    """
+
+    def __init__(self, root: str | Path, read_only: bool = False):
         self.root = Path(root)
-        (self.root / "series").mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.root / "index.sqlite", timeout=30)
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        # A killed process loses no committed run in WAL mode; a power cut may lose the last
-        # few commits (they are recomputed on resume), never a series file a row names.
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        version = self._db.execute("PRAGMA user_version").fetchone()[0]
-        if version not in (0, SCHEMA_VERSION):
-            raise RuntimeError(f"{self.root}: results store version {version}; this aift reads version {SCHEMA_VERSION}")
-        with self._db:
-            self._db.executescript(SCHEMA)
-            self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        self.index = self.root / INDEX
+        self.read_only = read_only
+        self._db = self._open()
+        try:
+            self._check()
+            if not read_only:
+                with self._writing():
+                    self._db.executescript(SCHEMA)
+                    self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        except BaseException:
+            self._db.close()
+            raise
+
+    def _open(self) -> sqlite3.Connection:
+        if self.index.is_dir():
+            raise StoreError(f"{self.index} is a directory, not a results index; move it away, then {repair_hint(self.root)}")
+        exists = self.index.is_file()
+        if self.read_only and not exists:
+            raise StoreError(f"no results store in {self.root} (no {INDEX}); run `aift sweep` first or pass --runs DIR")
+        if exists and self.index.stat().st_size == 0:
+            raise StoreError(f"{self.index} is empty (0 bytes), not a results index: a crash while it was created, "
+                             f"or a failed copy; {repair_hint(self.root)}")
+        if self.read_only:
+            return self._connect_read_only()
+        try:
+            (self.root / "series").mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(self.index, timeout=30)
+        except OSError as exc:
+            raise self._unwritable(exc.strerror or str(exc)) from None
+        except sqlite3.DatabaseError as exc:
+            raise self._failure(exc) from None
+        try:
+            db.row_factory = sqlite3.Row
+            db.execute("PRAGMA journal_mode=WAL")
+            # A killed process loses no committed run in WAL mode; a power cut may lose the last
+            # few commits (they are recomputed on resume), never a series file a row names.
+            db.execute("PRAGMA synchronous=NORMAL")
+            return db
+        except sqlite3.DatabaseError as exc:
+            db.close()
+            raise self._failure(exc) from None
+
+    def _connect_read_only(self) -> sqlite3.Connection:
+        """Read-only; in a folder nobody can write (a read-only mount) SQLite cannot make its
+        WAL side files, and the index is opened as immutable, which is then true."""
+        uri = "file:" + urllib.parse.quote(str(self.index.resolve())) + "?mode=ro"
+        for suffix in ("", "&immutable=1"):
+            db = sqlite3.connect(uri + suffix, uri=True, timeout=30)
+            db.row_factory = sqlite3.Row
+            try:
+                db.execute("PRAGMA user_version").fetchone()
+                return db
+            except sqlite3.OperationalError as exc:
+                db.close()
+                if suffix or os.access(self.root, os.W_OK):
+                    raise self._failure(exc) from None
+            except sqlite3.DatabaseError as exc:
+                db.close()
+                raise self._failure(exc) from None
+        raise AssertionError("unreachable")
+
+    def _check(self) -> None:
+        """The index's version, integrity and tables; StoreError saying what is wrong otherwise."""
+        try:
+            version = self._db.execute("PRAGMA user_version").fetchone()[0]
+            if version not in (0, SCHEMA_VERSION):
+                raise StoreError(f"{self.index} is a results index of version {version}; this aift reads version "
+                                 f"{SCHEMA_VERSION}. Use the aift that wrote it, or {repair_hint(self.root)}")
+            verdict = self._db.execute("PRAGMA quick_check(1)").fetchone()[0]
+            if verdict != "ok":
+                raise StoreError(f"{self.index} is damaged ({verdict}); {repair_hint(self.root)}")
+            tables = {r[0]: [c[1] for c in self._db.execute(f"PRAGMA table_info({r[0]})")]
+                      for r in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        except sqlite3.DatabaseError as exc:
+            raise self._failure(exc) from None
+        except UnicodeDecodeError:
+            raise StoreError(f"{self.index} is damaged (text that is not UTF-8); {repair_hint(self.root)}") from None
+        fresh = not tables and version == 0
+        if fresh and not self.read_only:
+            return
+        if tables.get("runs") != RUN_COLUMNS or tables.get("sweeps") != SWEEP_COLUMNS or "sweep_runs" not in tables:
+            raise StoreError(f"{self.index} does not hold the tables of a version-{SCHEMA_VERSION} results index "
+                             f"(another program's database, or another version); {repair_hint(self.root)}")
+
+    def _failure(self, exc: sqlite3.DatabaseError) -> StoreError:
+        """A database error in words: unwritable, full, or damaged."""
+        text = str(exc)
+        if "readonly" in text or "unable to open" in text:
+            return self._unwritable(text)
+        if "full" in text:
+            return self._full()
+        return StoreError(f"{self.index} is damaged ({text}); {repair_hint(self.root)}")
+
+    def _unwritable(self, reason: str) -> StoreError:
+        return StoreError(f"cannot write the results store {self.root}: {reason} (a read-only folder or mount?). "
+                          "`aift runs list/show/export` still read it; write to another folder with --out")
+
+    def _full(self) -> StoreError:
+        return StoreError(f"the disk holding {self.root} is full: every run stored before is intact. Free some space, "
+                          "then run the same command again to resume")
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """One transaction; database and disk errors become StoreError."""
+        try:
+            with self._db:
+                yield
+        except sqlite3.DatabaseError as exc:
+            raise self._failure(exc) from None
+
+    def _rows(self, sql: str, args: tuple = ()) -> list[sqlite3.Row]:
+        try:
+            return self._db.execute(sql, args).fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise self._failure(exc) from None
+        except UnicodeDecodeError:
+            raise StoreError(f"{self.index} is damaged (text that is not UTF-8); {repair_hint(self.root)}") from None
 
     def __enter__(self) -> Store:
         return self
@@ -161,15 +298,9 @@ class Store:
 
     def add_sweep(self, sweep: Sweep) -> None:
         """Record a sweep and its scenarios (again, harmlessly, when it is resumed)."""
-        with self._db:
-            self._db.execute(
-                "INSERT OR IGNORE INTO sweeps VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                (
-                    sweep.id, sweep.name, _now(), sweep.grid_file, str(sweep.spec.path) if sweep.spec.path else None,
-                    sweep.spec.spec_hash(), sweep.job, sweep.mode, json.dumps(list(sweep.parameters)),
-                    json.dumps(sweep.base_values), len(sweep.scenarios),
-                ),
-            )
+        row = sweep_row(sweep)
+        with self._writing():
+            self._db.execute("INSERT OR IGNORE INTO sweeps VALUES (?,?,?,?,?,?,?,?,?,?,?)", tuple(row[c] for c in SWEEP_COLUMNS))
             self._db.executemany("INSERT OR IGNORE INTO sweep_runs VALUES (?, ?)", [(sweep.id, s.id) for s in sweep.scenarios])
 
     def record(self, run: RunRecord) -> None:
@@ -178,9 +309,12 @@ class Store:
         series_file = None
         if o.series_parquet is not None:
             series_file = f"series/{run.id}.parquet"
-            _write_durably(self.root / series_file, o.series_parquet)
+            try:
+                _write_durably(self.root / series_file, o.series_parquet)
+            except OSError as exc:
+                raise (self._full() if exc.errno == errno.ENOSPC else self._unwritable(exc.strerror or str(exc))) from None
         kpis = {k: v if math.isfinite(v) else None for k, v in o.kpis.items()}
-        with self._db:
+        with self._writing():
             self._db.execute(
                 f"INSERT OR REPLACE INTO runs ({', '.join(RUN_COLUMNS)}) VALUES ({', '.join('?' * len(RUN_COLUMNS))})",
                 (
@@ -192,62 +326,84 @@ class Store:
     def save_scenario(self, name: str, spec: Spec, overrides: dict[str, Any], result: JobResult, job: str = "evaluate") -> str:
         """Store a what-if scenario saved from the app, under the sweep `APP_SWEEP`; returns its run id."""
         run_id = scenario_id(spec.spec_hash(), job, overrides, 0)
-        with self._db:
-            self._db.execute(
-                "INSERT OR IGNORE INTO sweeps VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                (APP_SWEEP, "scenarios saved in the app", _now(), "<app>", None, spec.spec_hash(), job, "saved", "[]", "{}", 0),
-            )
+        sweep = (APP_SWEEP, "scenarios saved in the app", _now(), "<app>", None, spec.spec_hash(), job, "saved", "[]", "{}", 0)
+        with self._writing():
+            self._db.execute("INSERT OR IGNORE INTO sweeps VALUES (?,?,?,?,?,?,?,?,?,?,?)", sweep)
             self._db.execute("INSERT OR IGNORE INTO sweep_runs VALUES (?, ?)", (APP_SWEEP, run_id))
-        self.record(RunRecord(run_id, APP_SWEEP, name, overrides, job, 0, Outcome.of(result, spec.spec_hash(), 0.0)))
+        meta = {"run": run_meta(run_id, APP_SWEEP, name, overrides, job, 0), "sweep": dict(zip(SWEEP_COLUMNS, sweep, strict=True))}
+        self.record(RunRecord(run_id, APP_SWEEP, name, overrides, job, 0, Outcome.of(result, spec.spec_hash(), 0.0, meta)))
         return run_id
 
     # --- reading ---------------------------------------------------------------------
 
     def finished(self, run_ids: Iterable[str], include_failed: bool = True) -> set[str]:
-        """The ids among `run_ids` that have a stored run (only the successful ones if asked)."""
+        """The ids among `run_ids` that have a stored run (only the successful ones if asked).
+
+        A run whose series file has gone is not finished: a resumed sweep computes it again.
+        """
         statuses = ("ok", "failed") if include_failed else ("ok",)
-        rows = self._db.execute(
-            f"SELECT id FROM runs WHERE id IN (SELECT value FROM json_each(?)) AND status IN ({','.join('?' * len(statuses))})",
+        rows = self._rows(
+            f"SELECT id, series_file FROM runs WHERE id IN (SELECT value FROM json_each(?)) AND status IN ({','.join('?' * len(statuses))})",
             (json.dumps(list(run_ids)), *statuses),
         )
-        return {r["id"] for r in rows}
+        return {r["id"] for r in rows if not r["series_file"] or (self.root / r["series_file"]).is_file()}
 
     def sweeps(self, sweep_id: str | None = None) -> list[dict[str, Any]]:
         """Every sweep (or one, by id or unique id prefix), newest first, with counts of stored runs."""
         where, args = ("WHERE s.id = ?", (self._resolve("sweeps", sweep_id),)) if sweep_id else ("", ())
-        rows = self._db.execute(
+        rows = self._rows(
             f"""SELECT s.*, COUNT(r.id) AS stored, COALESCE(SUM(r.status = 'ok'), 0) AS ok, COALESCE(SUM(r.status = 'failed'), 0) AS failed
                 FROM sweeps s JOIN sweep_runs m ON m.sweep_id = s.id LEFT JOIN runs r ON r.id = m.run_id
                 {where} GROUP BY s.id ORDER BY s.created DESC, s.id""",
             args,
         )
-        return [_decode(r, "parameters", "base_values") for r in rows]
+        return [self._decode(r, "parameters", "base_values") for r in rows]
 
     def runs(self, sweep_id: str | None = None) -> list[dict[str, Any]]:
         """Stored runs in the order they were stored, all of them or those of one sweep."""
         if sweep_id is None:
-            rows = self._db.execute("SELECT * FROM runs ORDER BY time, id")
+            rows = self._rows("SELECT * FROM runs ORDER BY time, id")
         else:
-            rows = self._db.execute(
+            rows = self._rows(
                 "SELECT r.* FROM runs r JOIN sweep_runs m ON m.run_id = r.id WHERE m.sweep_id = ? ORDER BY r.time, r.id",
                 (self._resolve("sweeps", sweep_id),),
             )
-        return [_decode(r, "parameters", "kpis") for r in rows]
+        return [self._decode(r, "parameters", "kpis") for r in rows]
 
     def run(self, run_id: str) -> dict[str, Any]:
         """One run by id or unique id prefix; UnknownId if none or several match."""
-        row = self._db.execute("SELECT * FROM runs WHERE id = ?", (self._resolve("runs", run_id),)).fetchone()
-        return _decode(row, "parameters", "kpis")
+        [row] = self._rows("SELECT * FROM runs WHERE id = ?", (self._resolve("runs", run_id),))
+        return self._decode(row, "parameters", "kpis")
+
+    def series_path(self, run: dict[str, Any]) -> Path:
+        """Where a run's series file is; SeriesUnavailable when the index points outside `series/`."""
+        folder = (self.root / "series").resolve()
+        try:
+            path = (self.root / str(run["series_file"])).resolve()
+        except (OSError, RuntimeError, ValueError):
+            path = None
+        if path is None or path.parent != folder:
+            raise SeriesUnavailable(f"run {run['id']}: the index names its series as {str(run['series_file'])[:80]!r}, "
+                                    f"outside {self.root}/series; it is not read. The index is damaged: {repair_hint(self.root)}")
+        return path
 
     def series(self, run: dict[str, Any]) -> dict[str, pd.DataFrame]:
-        """The series of a stored run (empty if it has none)."""
+        """The series of a stored run (empty if it has none); SeriesUnavailable if its file is gone or damaged."""
         if not run["series_file"]:
             return {}
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        table = pq.read_table(self.root / run["series_file"])
-        return {name: pa.Table.from_struct_array(table.column(name).combine_chunks().flatten()).to_pandas() for name in table.column_names}
+        path = self.series_path(run)
+        if not path.is_file():
+            raise SeriesUnavailable(f"the series of run {run['id']} are gone ({run['series_file']} is missing); its KPIs are "
+                                    "kept, and running its sweep again computes the series again")
+        try:
+            table = pq.read_table(path)
+            return {name: pa.Table.from_struct_array(table.column(name).combine_chunks().flatten()).to_pandas() for name in table.column_names}
+        except (OSError, ValueError, TypeError, KeyError, pa.ArrowException) as exc:
+            raise SeriesUnavailable(f"the series of run {run['id']} cannot be read ({run['series_file']} is damaged: "
+                                    f"{type(exc).__name__}); delete it and run its sweep again to compute it again") from None
 
     def frame(self, sweep_id: str | None = None) -> pd.DataFrame:
         """Runs as one flat table: run fields, then `param.<path>` and `kpi.<name>` columns.
@@ -259,7 +415,7 @@ class Store:
         base_of = {s["id"]: s["base_values"] for s in sweeps}
         rows = []
         for r in self.runs(sweep_id):
-            base = sweeps[0]["base_values"] if sweep_id else base_of[r["sweep_id"]]
+            base = sweeps[0]["base_values"] if sweep_id else base_of.get(r["sweep_id"], {})
             params = {**base, **r["parameters"]}
             rows.append(
                 {c: r[c] for c in RUN_COLUMNS if c not in ("parameters", "kpis", "plan_yaml")}
@@ -272,7 +428,7 @@ class Store:
         return frame
 
     def _resolve(self, table: str, prefix: str) -> str:
-        ids = [r[0] for r in self._db.execute(f"SELECT id FROM {table} WHERE id LIKE ? || '%' LIMIT 2", (prefix,))]
+        ids = [r[0] for r in self._rows(f"SELECT id FROM {table} WHERE id LIKE ? || '%' LIMIT 2", (prefix,))]
         kind = table.rstrip("s")
         if not ids:
             raise UnknownId(f"no {kind} with id {prefix!r} in {self.root}")
@@ -281,11 +437,37 @@ class Store:
         return ids[0]
 
 
-def _decode(row: sqlite3.Row, *json_columns: str) -> dict[str, Any]:
+    def _decode(self, row: sqlite3.Row, *json_columns: str) -> dict[str, Any]:
+        try:
+            return decode_row(row, *json_columns)
+        except ValueError as exc:
+            raise StoreError(f"{self.index} is damaged: {exc}; {repair_hint(self.root)}") from None
+
+
+def decode_row(row: sqlite3.Row | dict, *json_columns: str) -> dict[str, Any]:
+    """A row as a dict with its JSON columns decoded; ValueError naming the row and column otherwise."""
     out = dict(row)
     for c in json_columns:
-        out[c] = json.loads(out[c])
+        try:
+            out[c] = json.loads(out[c])
+        except (TypeError, ValueError):
+            raise ValueError(f"{out.get('id', '?')!s:.40}: its {c} is not JSON") from None
+        if not isinstance(out[c], dict | list):
+            raise ValueError(f"{out.get('id', '?')!s:.40}: its {c} is not a JSON object")
     return out
+
+
+def sweep_row(sweep: Sweep) -> dict[str, Any]:
+    """The `sweeps` row of a sweep, as stored (and kept in its runs' series files)."""
+    values = (sweep.id, sweep.name, _now(), sweep.grid_file, str(sweep.spec.path) if sweep.spec.path else None,
+              sweep.spec.spec_hash(), sweep.job, sweep.mode, json.dumps(list(sweep.parameters)),
+              json.dumps(sweep.base_values), len(sweep.scenarios))
+    return dict(zip(SWEEP_COLUMNS, values, strict=True))
+
+
+def run_meta(run_id: str, sweep_id: str, scenario: str, parameters: dict[str, Any], job: str, seed: int) -> dict[str, Any]:
+    """What a series file keeps of its run besides the outcome, so repair can rebuild its row."""
+    return {"id": run_id, "sweep_id": sweep_id, "scenario": scenario, "parameters": parameters, "job": job, "seed": seed}
 
 
 def _one_type(values: pd.Series) -> pd.Series:
@@ -300,8 +482,9 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
-def encode_series(series: dict[str, pd.DataFrame]) -> bytes:
-    """One Parquet file, one column per series, each a single list of that series' rows."""
+def encode_series(series: dict[str, pd.DataFrame], metadata: dict[bytes, Any] | None = None) -> bytes:
+    """One Parquet file, one column per series, each a single list of that series' rows;
+    `metadata` values are kept as JSON in the file's key-value metadata."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -311,8 +494,11 @@ def encode_series(series: dict[str, pd.DataFrame]) -> bytes:
             frame = frame.reset_index()  # a meaningful index (hours, ids) is kept as a column
         rows = pa.Table.from_pandas(frame, preserve_index=False).to_struct_array().combine_chunks()
         columns[name] = pa.ListArray.from_arrays(pa.array([0, len(rows)], pa.int32()), rows)
+    table = pa.table(columns)
+    if metadata:
+        table = table.replace_schema_metadata({k: json.dumps(v, default=str) for k, v in metadata.items() if v is not None})
     buf = io.BytesIO()
-    pq.write_table(pa.table(columns), buf)
+    pq.write_table(table, buf)
     return buf.getvalue()
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import socket
 import time
 import traceback
 from collections.abc import Callable, Iterator
@@ -20,12 +21,14 @@ from typing import Any
 
 from optimizer.jobs import Job, get_job
 from optimizer.scenarios import Scenario, Sweep
-from optimizer.store import Outcome, RunRecord, Store
+from optimizer.store import Outcome, RunRecord, Store, run_meta, sweep_row
 from twin.errors import SpecError
 from twin.overrides import apply_overrides
 from twin.spec import Spec
 
 CONNECT_TIMEOUT_S = 10
+MAX_GREETING_FRAMES = 1024  # a Dask message has a handful of frames
+GREETING_TIMEOUT_S = 5.0  # a Dask scheduler greets at once; a silent port is not one
 TASKS_PER_THREAD = 4
 
 
@@ -51,14 +54,17 @@ class Summary:
         return self.scenarios - self.skipped - self.ok - self.failed
 
 
-def run_scenario(base: Spec, job: Job, overrides: dict[str, Any], seed: int) -> Outcome:
-    """Apply the overrides and run the job; an error becomes part of the outcome, not a crash."""
+def run_scenario(base: Spec, job: Job, overrides: dict[str, Any], seed: int, meta: dict[str, Any] | None = None) -> Outcome:
+    """Apply the overrides and run the job; an error becomes part of the outcome, not a crash.
+
+    `meta` (the run's and its sweep's rows) is kept in the series file for `aift runs repair`.
+    """
     t0 = time.perf_counter()
     spec_hash = None
     try:
         spec = apply_overrides(base, overrides)
         spec_hash = spec.spec_hash()
-        return Outcome.of(job(spec, seed), spec_hash, time.perf_counter() - t0)
+        return Outcome.of(job(spec, seed), spec_hash, time.perf_counter() - t0, meta)
     except SpecError as exc:
         error = f"invalid overrides:\n{exc}"
     except Exception:  # noqa: BLE001 - any failure of one scenario is recorded, and the sweep goes on
@@ -79,6 +85,7 @@ def dask_client(scheduler: str | None = None, workers: int | None = None) -> Ite
     from distributed import Client, LocalCluster
 
     if scheduler:
+        probe_scheduler(scheduler)
         try:
             client = Client(scheduler, timeout=CONNECT_TIMEOUT_S)
         except (OSError, TimeoutError, ValueError) as exc:
@@ -99,6 +106,44 @@ def dask_client(scheduler: str | None = None, workers: int | None = None) -> Ite
         Client(cluster) as client,
     ):
         yield client
+
+
+def probe_scheduler(address: str, timeout_s: float | None = None) -> None:
+    """Check that a TCP address speaks Dask before Dask itself connects; SchedulerUnreachable otherwise.
+
+    A Dask listener greets each connection with a framed handshake whose first 8 bytes are a
+    small little-endian frame count. Dask's own client trusts whatever comes back: an HTTP
+    server's "HTTP/1.1" read as a frame length asks for exabytes, and a silent port can hold
+    it well past its timeout. This probe reads the greeting itself, within `timeout_s`.
+    Other transports (tls://, ucx://) are left to Dask.
+    """
+    scheme, _, rest = address.rpartition("://")
+    if scheme not in ("", "tcp"):
+        return
+    timeout_s = GREETING_TIMEOUT_S if timeout_s is None else timeout_s
+    host, _, port = rest.rpartition(":")
+    try:
+        port_number = int(port)
+    except ValueError:
+        raise SchedulerUnreachable(f"{address} is not a scheduler address; write tcp://HOST:PORT") from None
+    deadline = time.monotonic() + timeout_s
+    try:
+        with socket.create_connection((host.strip("[]") or "127.0.0.1", port_number), timeout=timeout_s) as sock:
+            greeting = b""
+            while len(greeting) < 8:
+                sock.settimeout(max(deadline - time.monotonic(), 0.01))
+                chunk = sock.recv(8 - len(greeting))
+                if not chunk:
+                    raise SchedulerUnreachable(f"{address} closed the connection without a Dask greeting; is it a Dask scheduler?")
+                greeting += chunk
+    except TimeoutError:
+        raise SchedulerUnreachable(f"{address} did not greet as a Dask scheduler within {timeout_s:g} s "
+                                   "(a silent port, or another kind of server); check the address and that the scheduler runs") from None
+    except OSError as exc:
+        raise SchedulerUnreachable(f"cannot reach the Dask scheduler at {address}: {exc.strerror or exc}") from None
+    if int.from_bytes(greeting, "little") > MAX_GREETING_FRAMES:
+        raise SchedulerUnreachable(f"{address} answered, but not as a Dask scheduler (its first bytes are no Dask frame count); "
+                                   "check the address and port")
 
 
 def dask_setup(worker: Any) -> None:
@@ -124,6 +169,7 @@ def execute(
     job = get_job(sweep.job)
     nthreads = client.nthreads()
     spec = client.scatter(sweep.spec, broadcast=True, hash=False)
+    sweep_meta = sweep_row(sweep)
     queue = iter(todo)
     in_flight: dict[str, tuple[Any, Scenario]] = {}
     arrivals = as_completed(with_results=True, raise_errors=False)
@@ -131,7 +177,8 @@ def execute(
     def submit_next() -> None:
         scenario = next(queue, None)
         if scenario is not None:
-            future = client.submit(run_scenario, spec, job, scenario.overrides, scenario.seed, key=f"aift-scenario-{scenario.id}")
+            meta = {"run": run_meta(scenario.id, sweep.id, scenario.name, scenario.overrides, sweep.job, scenario.seed), "sweep": sweep_meta}
+            future = client.submit(run_scenario, spec, job, scenario.overrides, scenario.seed, meta, key=f"aift-scenario-{scenario.id}")
             in_flight[future.key] = (future, scenario)
             arrivals.add(future)
 

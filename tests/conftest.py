@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -17,3 +18,10 @@ RETROFIT = ROOT / "facility_specs" / "retrofit-mixed-gen.yaml"
 @pytest.fixture(scope="session")
 def small_text() -> str:
     return SMALL.read_text()
+
+
+@pytest.fixture(autouse=True)
+def _runs_in_tmp(tmp_path, monkeypatch):
+    """The app keeps drafts and scenarios in `$AIFT_RUNS`: a test's own folder unless its module chose one."""
+    if "AIFT_RUNS" not in os.environ:
+        monkeypatch.setenv("AIFT_RUNS", str(tmp_path / "runs"))

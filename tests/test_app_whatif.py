@@ -13,13 +13,15 @@ from ui.whatif import cap_note
 
 
 def _number(metric) -> float:
+    """A card's value back as a number: `105.3 M` is 105.3e6, `99.914 %` is 0.99914."""
     text = metric.value.replace("$", "").replace(",", "")
-    value = float(text.split()[0].rstrip("%"))
-    return value * 1e6 if " M" in text else value
+    value = float(text.split()[0])
+    return value * 1e6 if " M" in text else value / 100 if text.endswith("%") else value
 
 
 def kpis(app: AppTest) -> dict[str, float]:
-    return {m.label: _number(m) for m in app.metric}
+    """Cards by label without the unit: {"Throughput": 105.3e6, ...}."""
+    return {m.label.split(" (")[0]: _number(m) for m in app.metric}
 
 
 @pytest.fixture(scope="module")
@@ -95,11 +97,13 @@ def test_saved_scenarios_compare_side_by_side(reference):
     assert not reference.exception
     assert not reference.info, [i.value for i in reference.info]
     params, table = (d.value for d in reference.dataframe)
-    assert "site.tariff.price_usd_per_mwh" in params.index
-    cost = table.loc["cost_per_million_tokens_usd"]
+    price_column = next(c for c in params.columns if c.endswith("site.tariff.price_usd_per_mwh"))
+    # both rows hold a price (the spec's for the scenario that left it alone), never None
+    assert [v.endswith("USD/MWh") for v in params[price_column]] == [True, True]
+    cost = table.loc["Cost per 1M tokens"]
     dear = next(c for c in table.columns if c.startswith("dear power"))
-    assert cost[dear] == pytest.approx(dear_cost, rel=1e-3)
-    assert cost[f"Δ% {dear}"] > 0
+    assert float(cost[dear].lstrip("$")) == pytest.approx(dear_cost, rel=1e-3)
+    assert cost[f"Δ {dear}"].startswith("+")
     reference.switch_page("ui/pages/whatif.py").run()
 
 

@@ -39,7 +39,7 @@ def test_kpis_render_and_price_moves_cost(tmp_path, monkeypatch):
         before = _number(_metric(page, "Cost per 1M tokens"))
         page.screenshot(path=str(OUT / "whatif.png"), full_page=True)
 
-        price = page.get_by_label("Electricity price (USD/MWh)")
+        price = page.get_by_label("Electricity price (USD/MWh)", exact=True)
         price.fill(str(_number(price.input_value()) + 100))
         price.press("Enter")
         page.wait_for_function(

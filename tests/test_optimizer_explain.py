@@ -72,7 +72,6 @@ def test_infeasible_demand_names_the_megawatts_it_needs():
     ("changes", "message"),
     [
         ({"models": (ModelDemand("chat", 20e12), ModelDemand("reason"))}, "the demand needs 4 rack positions in hall-b; it has 2"),
-        ({"capex_budget_usd": 5e6, "models": CHAT_8}, "the demand needs $8.7M of capex; the budget is $5.0M"),
         (
             {"systems": (AIR8,), "models": (ModelDemand("chat"), ModelDemand("reason", 1e12))},
             "no candidate system can serve reason within the site's limits",
@@ -83,6 +82,17 @@ def test_infeasible_request_gets_the_smallest_relaxation_in_words(changes, messa
     p = small_problem(objective="min-cost", **changes)
     with pytest.raises(Infeasible, match=message.replace("$", r"\$")):
         solve_explained(p, rel_gap=EXACT)
+
+
+def test_a_budget_shortfall_quotes_the_least_budget_that_suffices():
+    p = small_problem(objective="min-cost", capex_budget_usd=5e6, models=CHAT_8)
+    with pytest.raises(Infeasible) as caught:
+        solve_explained(p, rel_gap=EXACT)
+    least = min(q.capex_usd for q in enumerate_plans(small_problem(objective="min-cost", models=CHAT_8)))
+    (relax,) = caught.value.relaxations
+    assert relax.needed == pytest.approx(least, rel=1e-9)
+    # to $0.1M, rounded up so that a need is never understated
+    assert caught.value.reason == f"the demand needs ${math.ceil(least / 1e5) / 10:.1f}M of capex; the budget is $5.0M"
 
 
 def test_the_relaxation_makes_the_request_feasible():

@@ -143,17 +143,20 @@ def _evaluate(p: PlanProblem, racks: dict, choice: tuple, tokens: float) -> Plan
 
     design_kw, mean_kw = facility(p.design_hour, "rack_kw"), facility(p.mean_hour, "rack_mean_kw")
 
-    def load(scope: str, carries: str) -> float:
-        if carries == "facility":
+    def load(scope: str, st: Stage) -> float:
+        if st.carries == "facility":
             return design_kw
+        return st.load_factor * nameplate(p.served_halls(scope, st), st.carries, scope == SITE and st.halls is None)
+
+    def nameplate(halls: tuple[str, ...], carries: str, site_wide: bool) -> float:
         total = 0.0
         for (h, s, c), n in racks.items():
-            if scope in (SITE, h):
+            if h in halls:
                 liquid, air = _shares(system[s], c)
                 total += n * system[s].rack_max_kw * {"it": 1.0, "liquid_heat": liquid, "air_heat": air}[carries]
         if carries == "liquid_heat":
             return total
-        return total + (network_kw if scope == SITE else hall_network_kw(scope))
+        return total + (network_kw if site_wide else sum(hall_network_kw(h) for h in halls))
 
     def hall_network_kw(hall: str) -> float:
         """The hall's switches: all of its fabric's if the fabric serves it alone, else its ports' worth."""
@@ -172,7 +175,7 @@ def _evaluate(p: PlanProblem, racks: dict, choice: tuple, tokens: float) -> Plan
     annual += sum(f.switch_annual_usd * switches[f.id] for f in p.fabrics)
     annual += p.energy_usd_per_kw_year * mean_kw + p.demand_charge_usd_per_kw_year * design_kw
     for scope, st, o in choice:
-        need = load(scope, st.carries)
+        need = load(scope, st)
         if o.installed is not None:
             if o.usable_units(o.installed) * o.unit_kw < need - 1e-6:
                 return None

@@ -189,3 +189,19 @@ def test_limits_are_keyed_for_the_model():
 def test_problem_rejects_inconsistent_input(changes, message):
     with pytest.raises(ValueError, match=re.escape(message)):
         small_problem(**changes)
+
+
+def test_tokens_lost_to_unavailability():
+    # Demand flat at 0.99: G(Q) = max(0, Q - 0.01) / 0.99 of the tokens is lost when the racks' unavailability is Q.
+    # The liquid plant's units work 0.8 of the time and it is the racks' only path (importance 1).
+    tangents = ((-0.01 / 0.99, 1 / 0.99),)
+    plant = Stage("plant", "liquid_heat", (UnitOption("dry-400", 400, 100e3, 12e3, "N+1", unit_availability=0.8),), importance=1.0)
+    p = small_problem(objective="max-tokens", loss_tangents=tangents, site_stages=(plant, small_problem().site_stages[1]))
+    plan = solve(p, rel_gap=EXACT)
+    assert "tokens_lost_to_unavailability" in build_model(p).component_map(pyo.Constraint)
+    n = plan.equipment[SITE, "plant"].installed_units
+    q = 1 - sum(math.comb(n, j) * 0.8**j * 0.2 ** (n - j) for j in (n - 1, n))  # at least n - 1 of n work (N+1), by hand
+    lost = max(0.0, q - 0.01) / 0.99
+    assert lost > 0  # the plant's unavailability costs tokens here
+    racks_tokens = sum(x * p.system(s).rate(d) for (_, s, d), x in plan.serving.items())
+    assert plan.tokens_per_year == pytest.approx(racks_tokens * (1 - lost), rel=1e-6)

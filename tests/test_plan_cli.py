@@ -47,7 +47,7 @@ def test_an_existing_out_file_needs_force(monkeypatch, capsys, spec_file):
 
 
 def test_json_reports_the_plan_its_steps_limits_and_the_twin(monkeypatch, capsys, spec_file):
-    assert aift(monkeypatch, "plan", spec_file, "--json") == 0
+    assert aift(monkeypatch, "plan", spec_file, "--json", "--shadow") == 0
     report = json.loads(capsys.readouterr().out)
     assert report["objective"] == "cost-per-token"
     assert report["status"] == "optimal"
@@ -82,11 +82,14 @@ def test_bad_flags_exit_2(monkeypatch, capsys, spec_file, args, expected):
     assert expected in capsys.readouterr().err
 
 
-def test_a_plan_the_optimizer_cannot_model_exits_2(monkeypatch, capsys, spec_file):
+def test_racks_no_hall_takes_exit_3(monkeypatch, capsys, spec_file):
     spec_file.write_text(
         spec_file.read_text()
         .replace("systems: [gb200-nvl72, hgx-b200, hgx-h100]", "systems: [gb300-nvl72]")
         .replace("    - {hall: hall-1, cooling: [air, liquid]}", "    - {hall: hall-1, systems: []}")
     )  # too dense for hall-2
-    assert aift(monkeypatch, "plan", spec_file) == 2
-    assert "no candidate system fits any hall" in capsys.readouterr().err
+    assert aift(monkeypatch, "plan", spec_file) == 3
+    # hall-1 takes no system; hall-2's 30 kW density cannot take one 140 kW GB300 NVL72 (its catalog max_kw)
+    assert "no candidate system fits any hall: hall-2 allows 30 kW a rack, its lightest candidate (gb300-nvl72) needs 140 kW" in (
+        capsys.readouterr().err
+    )

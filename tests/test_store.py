@@ -13,7 +13,7 @@ import pytest
 
 from optimizer.jobs import JobResult
 from optimizer.scenarios import load_sweep
-from optimizer.store import Outcome, RunRecord, Store, UnknownId
+from optimizer.store import Outcome, RunRecord, Store, StoreError, UnknownId
 from tests.conftest import ROOT
 from tests.sweep_support import assert_every_row_has_its_series, stored_rows, write_grid
 
@@ -77,7 +77,7 @@ def test_a_file_that_fails_to_land_leaves_no_row_and_no_litter(tmp_path, monkeyp
 
     with Store(tmp_path) as store:
         monkeypatch.setattr("optimizer.store.os.replace", refuse)
-        with pytest.raises(OSError, match="disk full"):
+        with pytest.raises(StoreError, match="disk full"):
             store.record(_record("r1", JobResult({"x": 1}, _series())))
         monkeypatch.undo()
         assert store.finished(["r1"]) == set()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from twin.units import Fraction, Gb, Gbps, Hours, Id, Kw, Mtbf, NonNeg, NonNegInt, Pos, PosInt, PosKw, Tbps, Tokens, UnitKva, UnitKw, Usd
 
@@ -17,6 +17,8 @@ CATALOG_DIR = Path(__file__).resolve().parent.parent / "facility_specs" / "catal
 
 Precision = Literal["bf16", "fp8", "fp4", "int4"]  # int4: weight-only 4-bit (W4A16), computed in BF16
 TensorPrecision = Literal["bf16", "fp8", "fp4"]  # what tensor cores compute in
+Year = Annotated[int, Field(ge=2000, le=2100)]
+Available = Annotated[str, StringConstraints(pattern=r"^(20[0-9]{2})(Q[1-4])?$"), Field(description="A year, or a year and quarter: 2026Q3.")]
 BYTES_PER_PARAM: dict[str, float] = {"bf16": 2.0, "fp8": 1.0, "fp4": 0.5, "int4": 0.5}
 
 
@@ -67,6 +69,12 @@ class SystemEntry(Sourced):
     price_usd: Usd = Field(description="Price of one system, USD (including its rack share of in-rack gear).")
     mtbf_h: Mtbf = Field(description="Mean time between interruptions of one system, h (at least 1).")
     mttr_h: Hours = Field(24, description="Mean time to repair one system, h.")
+    available: Available | None = Field(None, description="Year (`2026`) or quarter (`2026Q3`) the system ships; none: shipping now.")
+    projection: bool = Field(False, description="True for an announced system: its figures are the vendor's intent, not a datasheet.")
+    price_by_year: dict[Year, Usd] = Field(
+        default_factory=dict, description="Price of one system in a year, USD; the latest listed year holds until the next (`twin.catalog_time`)."
+    )
+    price_decline_per_year: Fraction = Field(0.0, description="Yearly fall of the price after its last listed year; unlisted: from the year it ships (`twin.catalog_time`).")
     cpu_memory_gb: NonNeg = Field(0, description="CPU memory per GPU the engine can park KV cache in (Grace LPDDR, host DDR), GB.")
     cpu_link_gbyte_s: Pos | None = Field(None, description="GPU-CPU bandwidth per GPU per direction (NVLink-C2C, PCIe), GB/s.")
 

@@ -21,6 +21,10 @@ power groups. The flow of one hour, for every hour at once:
    exceeds `site.utility_mw` or the heat exceeds what the plants reject, every deployment
    is scaled down by one common factor on top, found per capped hour by regula falsi.
 
+A calibration (`twin.telemetry.overlay`) scales each deployment's idle and dynamic power
+by its `power_factor` and adds `pue_offset` x (IT + network) to the misc load: the
+overhead the measured PUE shows and the model does not explain.
+
 PUE counts the network as IT (The Green Grid): facility / (IT +
 network). Losses of the electrical rooms are not added to the cooling load. A plant
 without compressor that cannot cool its water to the supply temperature (a hot hour)
@@ -37,7 +41,7 @@ from graphlib import TopologicalSorter
 import numpy as np
 
 from twin.cooling import loop_power_kw, plant_hours
-from twin.deployments import deployment_systems
+from twin.deployments import deployment_keys, deployment_systems
 from twin.equipment import input_kw, unit_capacity_kw
 from twin.network import hall_network_shares
 from twin.spec import Spec
@@ -109,8 +113,11 @@ class _Facility:
         deps = spec.deployments
         systems = [cat.systems[d.system] for d in deps]
         n = np.array([deployment_systems(spec, d) for d in deps], dtype=float)
-        self.idle_kw = n * np.array([s.idle_kw for s in systems])
-        self.span_kw = n * np.array([s.max_kw for s in systems]) - self.idle_kw
+        cal = spec.calibration
+        power_factor = np.array(cal.factors(deployment_keys(spec))[1]) if cal else np.ones(len(deps))
+        self.pue_offset = cal.pue_offset if cal else 0.0
+        self.idle_kw = n * np.array([s.idle_kw for s in systems]) * power_factor
+        self.span_kw = n * np.array([s.max_kw for s in systems]) * power_factor - self.idle_kw
         self.liquid = np.array([s.liquid_share for s in systems])
         self.dep_hall = np.zeros((len(self.halls), len(deps)))
         for k, d in enumerate(deps):
@@ -221,7 +228,7 @@ class _Facility:
             loss = loss + drawn - loads[gid]
             self._feed(loads, g.fed_by, drawn)
         it = hall_it.sum(axis=0)
-        misc = self.spec.site.misc_load_frac * it
+        misc = self.spec.site.misc_load_frac * it + self.pue_offset * (it + network)
         facility = loads[UTILITY] + sum(loads[g] for g in self.generators) + misc
         base = it + network
         return EnergyResult(

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-import networkx as nx
-
 from twin.catalog import Catalog
+from twin.deployments import deployment_keys
 from twin.errors import SpecIssue
 from twin.spec import Spec
 from twin.validation import suggest
@@ -82,8 +81,7 @@ class _Checker:
 
     def power_chain(self) -> None:
         nodes = power_nodes(self.spec)
-        g = nx.DiGraph()
-        g.add_nodes_from(nodes)
+        edges: list[tuple[str, str]] = []
         for sec in ("transformers", "ups", "distribution"):
             for i, grp in enumerate(getattr(self.spec.power, sec)):
                 for j, up in enumerate(grp.fed_by):
@@ -92,17 +90,17 @@ class _Checker:
                     if up == grp.id:
                         self.add(("power", sec, i, "fed_by", j), f"{grp.id!r} cannot feed itself")
                     else:
-                        g.add_edge(up, grp.id)
+                        edges.append((up, grp.id))
         # every node has an upstream, so a node cut off from the sources always shows up
         # as an unknown reference or as this cycle: no separate "not connected" check.
         order = list(nodes)
-        for cycle in nx.simple_cycles(g):
+        for cycle in _cycles(nodes, edges):
             k = min(range(len(cycle)), key=lambda j: order.index(cycle[j]))
             cycle = cycle[k:] + cycle[:k]
             sec, i = nodes[cycle[0]]
             self.add(("power", sec, i, "fed_by"), "cycle in the power chain: " + " -> ".join([*cycle, cycle[0]]))
             break
-        used: set[str] = {u for u, _ in g.edges}
+        used: set[str] = {u for u, _ in edges}
         for ci, h in enumerate(self.spec.halls):
             for j, feed in enumerate(h.power_feeds):
                 if self.ref(("halls", ci, "power_feeds", j), feed, [n for n in nodes if n != UTILITY], "power node"):
@@ -230,6 +228,36 @@ class _Checker:
         for m in plan.demand_output_tokens_per_s:
             self.ref(("plan", "demand_output_tokens_per_s", m), m, models, "workload model")
 
+    def roadmap(self) -> None:
+        """The `roadmap:` section names systems, models and halls that exist, and its years fall inside its horizon."""
+        rm = self.spec.roadmap
+        if rm is None:
+            return
+        for j, s in enumerate(rm.systems):
+            self.ref(("roadmap", "systems", j), s, self.cat.systems, "system")
+        for m in rm.demand:
+            self.ref(("roadmap", "demand", m), m, [wm.model for wm in self.spec.workload.models], "workload model")
+        for m, path in rm.demand.items():
+            if path.tokens_per_s and min(path.tokens_per_s) > rm.start_year:
+                self.add(("roadmap", "demand", m, "tokens_per_s"), f"the first listed year must be the start year {rm.start_year} or before")
+        if min(rm.utility_mw) > rm.start_year:
+            self.add(("roadmap", "utility_mw"), f"the first listed year must be the start year {rm.start_year} or before")
+        halls = [h.id for h in self.spec.halls]
+        for i, rh in enumerate(rm.halls):
+            if [h.hall for h in rm.halls].index(rh.hall) != i:
+                self.add(("roadmap", "halls", i, "hall"), f"hall {rh.hall!r} is listed twice")
+            self.ref(("roadmap", "halls", i, "hall"), rh.hall, halls, "hall")
+            if rh.earliest_year is not None and rh.earliest_year >= rm.start_year + rm.years:
+                self.add(("roadmap", "halls", i, "earliest_year"), f"{rh.earliest_year} is after the horizon's last year {rm.start_year + rm.years - 1}")
+
+    def calibration(self) -> None:
+        cal = self.spec.calibration
+        if cal is None:
+            return
+        keys = deployment_keys(self.spec)
+        for i, d in enumerate(cal.deployments):
+            self.ref(("calibration", "deployments", i, "deployment"), d.deployment, keys, "deployment")
+
 
 def check_references(spec: Spec, doc: Document, cat: Catalog) -> list[SpecIssue]:
     """Every cross-reference problem of `spec`, located in `doc`."""
@@ -241,4 +269,33 @@ def check_references(spec: Spec, doc: Document, cat: Catalog) -> list[SpecIssue]
     c.deployments()
     c.workload()
     c.plan()
+    c.roadmap()
+    c.calibration()
     return c.issues
+
+
+def _cycles(nodes: Iterable[str], edges: list[tuple[str, str]]) -> Iterable[list[str]]:
+    """The elementary cycles of the feed graph; a graph without one (every valid spec) never imports networkx.
+
+    Kahn's peeling finds whether there is a cycle in pure Python; networkx, slow to import, names them.
+    """
+    indegree = dict.fromkeys(nodes, 0)
+    for _, v in edges:
+        indegree[v] += 1
+    ready = [n for n, d in indegree.items() if d == 0]
+    peeled = 0
+    while ready:
+        n = ready.pop()
+        peeled += 1
+        for u, v in edges:
+            if u == n:
+                indegree[v] -= 1
+                if indegree[v] == 0:
+                    ready.append(v)
+    if peeled == len(indegree):
+        return []
+    import networkx as nx
+
+    g = nx.DiGraph(edges)
+    g.add_nodes_from(indegree)
+    return nx.simple_cycles(g)

@@ -18,6 +18,8 @@ from pydantic import Field, PrivateAttr, field_validator, model_validator
 
 from twin.catalog import Catalog, CatalogSections, Precision, Strict
 from twin.plan_spec import PlanOptions
+from twin.roadmap_spec import RoadmapOptions
+from twin.telemetry.overlay import Calibration
 from twin.units import (
     Celsius,
     Fraction,
@@ -264,6 +266,7 @@ class WorkloadModel(Strict):
     isl: Tokens = Field(8192, description="Input sequence length, tokens.")
     osl: Tokens = Field(1024, description="Output sequence length, tokens.")
     share: Fraction = Field(1.0, description="Share of the fleet serving this model.")
+    tenant: Id | None = Field(None, description="Team or customer this model is served to, for cost allocation (`aift evaluate` reports per tenant).")
     sla: Sla = Field(default_factory=Sla, description="Service level each request must get.")
     serving: Serving = Field(default_factory=Serving, description="Serving-stack options, or `auto` (the default): chosen per SLA.")
     turns: PosInt = Field(1, le=1000, description="Requests per agent session; each resends the context so far (1: independent requests).")
@@ -314,6 +317,8 @@ class Spec(Strict):
     workload: Workload = Field(description="Models served, their SLAs and the demand.")
     catalog: CatalogSections = Field(default_factory=CatalogSections, description="Catalog entries added or overridden by this spec.")
     plan: PlanOptions | None = Field(None, description="What `aift plan` may still choose; without it, the plan takes this section's defaults.")
+    roadmap: RoadmapOptions | None = Field(None, description="A campus grown over years and GPU generations, for `aift roadmap`.")
+    calibration: Calibration | None = Field(None, description="Correction factors fitted from telemetry (`aift calibrate`); usually applied from an overlay file with `--calibration`.")
 
     _base_catalog: Catalog | None = PrivateAttr(None)
     _path: Path | None = PrivateAttr(None)

@@ -8,6 +8,7 @@ converts to the field's unit. pint is loaded only when such a string appears.
 from __future__ import annotations
 
 import math
+import re
 from functools import cache
 from typing import Annotated, Any
 
@@ -34,6 +35,19 @@ def _registry():
     return ureg
 
 
+# Quantity strings of power in a power field (`100 MW`) are read without pint, whose registry
+# costs most of a second to build; anything else goes to pint.
+_POWER_W = {"W": 1.0, "kW": 1e3, "MW": 1e6, "GW": 1e9}
+_SIMPLE = re.compile(r"\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([A-Za-z]+)\s*")
+
+
+def _simple_power(text: str, unit: str) -> float | None:
+    m = _SIMPLE.fullmatch(text)
+    if m is None or m.group(2) not in _POWER_W or unit not in _POWER_W:
+        return None
+    return float(m.group(1)) * _POWER_W[m.group(2)] / _POWER_W[unit]
+
+
 def to_unit(value: Any, unit: str) -> Any:
     """Convert a quantity string such as `"1.2 MW"` to a magnitude in `unit`.
 
@@ -47,6 +61,8 @@ def to_unit(value: Any, unit: str) -> Any:
         return float(text)
     except ValueError:
         pass
+    if (simple := _simple_power(text, unit)) is not None:
+        return simple
     import pint
 
     ureg = _registry()

@@ -4,14 +4,18 @@ Keys in `st.session_state`:
 - `drafts`: {name: YAML text} — every spec the user opened or edited, never dropped.
 - `current`: name of the draft shown in the editor.
 - `editor`: the editor widget's text (mirrors `drafts[current]`).
-- `baseline`: {"name", "kpis"} — the result the what-if page compares against.
+- `baseline`: {"for", "name", "kpis"} — set when a plan is loaded: the facility it replaced, which
+  the What-if cards compare the plan (draft `for`) against.
 - `folders`: {name: folder} — the folder each draft lives in; the files it names must be
   inside it (twin/spec_files.py): `facility_specs/` for the examples, the spec's own folder
   for the one named on the command line, this session's upload folder for uploads.
 - `upload_dir`: this session's upload folder (created on the first upload).
+- `lever_*`, `lever_spec`, `lever_values`: the What-if levers, the spec hash they were reset for,
+  and their values kept while another page is shown (ui.whatif).
+- `draft_token`: this browser's key to its drafts on the server (ui.draft_store).
 
 Saved scenarios go to the results store (the runs folder, `$AIFT_RUNS` or `./runs`),
-where `aift runs` sees them too.
+where `aift runs` sees them too; so do the drafts, under `drafts/`.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from twin.errors import SpecError, SpecIssue
 from twin.loader import load_spec_text
 from twin.spec import Spec
 from twin.yamlio import MAX_FILE_BYTES
+from ui import draft_store, url_state
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = {p.name: p for p in sorted((ROOT / "facility_specs").glob("*.yaml"))}
@@ -45,13 +50,30 @@ def initial_spec_path() -> Path:
 
 
 def init() -> None:
-    """Fill missing keys once per session."""
+    """Fill missing keys once per session: the drafts this browser had (after a reload), else the spec the URL or command line names."""
     ss = st.session_state
+    tok = draft_store.token()
     if "drafts" not in ss:
         path = initial_spec_path()
-        ss.drafts = {path.name: path.read_text(encoding="utf-8")}
-        ss.folders = {path.name: path.resolve().parent}
-        ss.current = path.name
+        saved = draft_store.load(runs_dir(), tok)
+        if saved is not None:
+            ss.drafts, ss.current = saved
+        else:
+            ss.drafts = {path.name: path.read_text(encoding="utf-8")}
+            ss.current = path.name
+        # a restored draft reads files from where its name says it came from, never from a path the store holds
+        ss.folders = {n: EXAMPLES[n].resolve().parent if n in EXAMPLES else path.resolve().parent if n == path.name else upload_dir()
+                      for n in ss.drafts}
+        wanted = url_state.facility()
+        if wanted and wanted != ss.current and (wanted in ss.drafts or wanted in EXAMPLES):
+            example = EXAMPLES.get(wanted)
+            open_draft(wanted, None if wanted in ss.drafts else example.read_text(encoding="utf-8"), example.resolve().parent if example else None)
+
+
+def persist() -> None:
+    """Keep this browser's drafts on the server (after every change)."""
+    ss = st.session_state
+    draft_store.save(runs_dir(), ss.draft_token, ss.drafts, ss.current)
 
 
 def _on_example() -> None:
@@ -112,15 +134,17 @@ def example_picker() -> None:
                          placeholder=f"showing {st.session_state.current}")
 
 
-def open_draft(name: str, text: str | None = None, folder: Path | None = None) -> None:
-    """Show draft `name` in the editor; `text` creates it (an upload, in `folder` or the upload folder, or an example)."""
+def open_draft(name: str, text: str | None = None, folder: Path | None = None, replace: bool = False) -> None:
+    """Show draft `name` in the editor; `text` creates it (an upload, in `folder` or the upload folder, or an example),
+    or replaces it when `replace`."""
     ss = st.session_state
-    if text is not None and name not in ss.drafts:
+    if text is not None and (replace or name not in ss.drafts):
         ss.drafts[name] = text
         ss.folders[name] = folder or upload_dir()
     ss.current = name
     ss.editor = ss.drafts[name]
     ss._editor_for = name
+    persist()
 
 
 @st.cache_data(show_spinner=False, max_entries=32)

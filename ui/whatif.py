@@ -1,6 +1,8 @@
 """What-if page: pull the planners' levers on top of the spec, see KPIs move against the baseline.
 
-Levers become dotted-path overrides (twin.overrides); the spec text is never edited.
+Levers (ui.levers) become dotted-path overrides (twin.overrides); the spec text is never edited.
+Lever values live in `st.session_state` under their keys and in the URL (ui.url_state), so a
+what-if survives a reload and can be shared; a new or edited spec resets them to its own values.
 """
 
 from __future__ import annotations
@@ -8,6 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
 import streamlit as st
 
 from optimizer.jobs import JobResult
@@ -20,24 +23,11 @@ from twin.loader import load_spec_text
 from twin.overrides import apply_overrides
 from twin.perf import PerfError, frontier, operating_point
 from twin.spec import Spec
-from ui import charts, state
+from ui import charts, fmt, state, tables, url_state
+from ui.levers import Lever, describe, levers_of, overrides
 
-
-def _millions(unit: str):
-    """A formatter that writes millions as 'M', so a card shows the whole number."""
-    return lambda v: f"{v / 1e6:.4g} M{unit}" if abs(v) >= 1e6 else f"{v:,.0f}{unit}"
-
-
-CARDS = [  # (KPI, label, formatter, +1 when higher is better)
-    ("output_tokens_per_s", "Throughput", _millions(" tok/s"), 1),
-    ("tokens_per_joule", "Tokens per joule", "{:.3f} tok/J".format, 1),
-    ("tokens_per_s_per_mw", "Tokens/s per MW", _millions(""), 1),
-    ("cost_per_million_tokens_usd", "Cost per 1M tokens", "${:.4f}".format, -1),
-    ("pue", "PUE", "{:.3f}".format, -1),
-    ("availability", "Availability", "{:.5f}".format, 1),
-    ("utilization", "Utilization", "{:.1%}".format, 1),
-]
-PRESETS = ["hot-dry", "temperate", "cold", "hot-humid", "tmy:greensboro", "tmy:miami", "tmy:sand-point"]
+CARDS = ["output_tokens_per_s", "tokens_per_joule", "tokens_per_s_per_mw", "cost_per_million_tokens_usd", "pue", "availability", "utilization"]
+CARDS_PER_ROW = 4  # seven cards in one row are cut with "…" below 1920 px
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -52,76 +42,72 @@ def run_evaluate(text: str, name: str, folder: str, overrides_json: str) -> Eval
         return str(exc)
 
 
-def _reset_levers_when_the_spec_changes(spec: Spec) -> None:
-    """Levers start from the spec's own values: a new or edited spec resets them."""
+def _sync_levers(spec: Spec, levers: list[Lever]) -> None:
+    """Levers start from the spec's own values (or the URL's, when a session opens): a new or edited spec resets them.
+
+    Values are assigned, not deleted: the browser keeps a widget's last value and would send it back.
+    `lever_values` keeps them while another page is shown (Streamlit drops the state of widgets not drawn).
+    """
     ss = st.session_state
-    if ss.get("lever_spec") != spec.spec_hash():
-        for key in [k for k in ss if str(k).startswith("lever_")]:
-            del ss[key]
-        ss.lever_spec = spec.spec_hash()
+    if ss.get("lever_spec") == spec.spec_hash():
+        for lever in levers:
+            if lever.key not in ss:
+                ss[lever.key] = ss.get("lever_values", {}).get(lever.key, lever.default)
+        return
+    start = {}
+    if "lever_spec" not in ss and url_state.facility() in (None, ss.current):
+        start, problems = url_state.lever_values(levers)
+        ss.lever_url_problems = problems
+    for lever in levers:
+        ss[lever.key] = start.get(lever.key, lever.default)
+    ss.lever_spec = spec.spec_hash()
 
 
-def levers(spec: Spec) -> dict:
-    """The widgets; returns the overrides that differ from the spec."""
-    _reset_levers_when_the_spec_changes(spec)
-    ov: dict = {}
-    site, wl = spec.site, spec.workload
+def _reset(levers: list[Lever]) -> None:
+    for lever in levers:
+        st.session_state[lever.key] = lever.default
+
+
+def _widget(lever: Lever) -> None:
+    if lever.kind == "choice":
+        st.selectbox(lever.label, lever.options, key=lever.key, help=lever.help)
+    elif lever.kind == "slider":
+        st.slider(lever.label, lever.lo, lever.hi, step=lever.step, key=lever.key, help=lever.help)
+    elif lever.kind == "count":
+        st.number_input(lever.label, int(lever.lo), int(lever.hi), step=1, key=lever.key, help=lever.help)
+    else:
+        st.number_input(lever.label, lever.lo, lever.hi, step=lever.step, key=lever.key, help=lever.help)
+
+
+def draw_levers(spec: Spec) -> tuple[list[Lever], dict]:
+    """The sidebar's widgets; returns the levers and their current values."""
+    levers = levers_of(spec)
+    _sync_levers(spec, levers)
     with st.sidebar:
-        st.header("Levers")
-        price = st.number_input("Electricity price (USD/MWh)", 0.0, 1000.0, float(site.tariff.price_usd_per_mwh), 5.0, key="lever_price")
-        if price != site.tariff.price_usd_per_mwh:
-            ov["site.tariff.price_usd_per_mwh"] = price
-        preset = st.selectbox("Climate", PRESETS, index=PRESETS.index(site.climate.preset), key="lever_climate", disabled=site.climate.file is not None)
-        if preset != site.climate.preset:
-            ov["site.climate.preset"] = preset
-            for f in ("mean_c", "seasonal_swing_c", "daily_swing_c", "relative_humidity"):
-                if getattr(site.climate, f) is not None:
-                    ov[f"site.climate.{f}"] = None
-        offset = st.slider("Temperature offset (K)", -10.0, 10.0, float(site.climate.offset_c), 0.5, key="lever_offset")
-        if offset != site.climate.offset_c:
-            ov["site.climate.offset_c"] = offset
-        level = st.slider("Peak demand (share of capacity)", 0.05, 1.0, float(wl.demand.level), 0.05, key="lever_demand")
-        if level != wl.demand.level:
-            ov["workload.demand.level"] = level
-        profiles = ["flat", "diurnal", "business"]
-        current = wl.demand.profile if isinstance(wl.demand.profile, str) else "custom"
-        profile = st.selectbox("Demand profile", [*profiles, "custom"] if current == "custom" else profiles, index=([*profiles, "custom"]).index(current), key="lever_profile")
-        if profile != current:
-            ov["workload.demand.profile"] = profile
-        st.subheader("SLA")
-        for i, wm in enumerate(wl.models):
-            tps = st.number_input(f"{wm.model}: min tok/s/user", 1.0, 1000.0, float(wm.sla.min_tokens_per_s_per_user), 5.0, key=f"lever_sla_tps_{i}")
-            ttft = st.number_input(f"{wm.model}: max TTFT (s)", 0.05, 120.0, float(wm.sla.max_ttft_s), 0.5, key=f"lever_sla_ttft_{i}")
-            if tps != wm.sla.min_tokens_per_s_per_user:
-                ov[f"workload.models[{i}].sla.min_tokens_per_s_per_user"] = tps
-            if ttft != wm.sla.max_ttft_s:
-                ov[f"workload.models[{i}].sla.max_ttft_s"] = ttft
-        st.subheader("System mix and redundancy")
-        systems = sorted(spec.cat.systems)
-        for i, d in enumerate(spec.deployments):
-            sysid = st.selectbox(f"{d.hall}: system (deployment {i + 1})", systems, index=systems.index(d.system), key=f"lever_system_{i}")
-            racks = st.number_input(f"{d.hall}: racks (deployment {i + 1})", 1, spec.hall(d.hall).positions, d.racks, key=f"lever_racks_{i}")
-            if sysid != d.system:
-                ov[f"deployments[{i}].system"] = sysid
-            if racks != d.racks:
-                ov[f"deployments[{i}].racks"] = int(racks)
-        for i, u in enumerate(spec.power.ups):
-            options = ["N", "N+1", "N+2", "2N"]
-            red = st.selectbox(f"UPS {u.id} redundancy ({u.units} modules)", options, index=options.index(u.redundancy), key=f"lever_ups_{i}")
-            if red != u.redundancy:
-                ov[f"power.ups[{i}].redundancy"] = red
-    return ov
+        st.header("Levers", help="Each lever changes one field of the spec for this what-if only; the spec text stays as written.")
+        st.button("Reset levers to the spec", key="reset_levers", on_click=_reset, args=(levers,), use_container_width=True)
+        group = None
+        for lever in levers:
+            if lever.group != group:
+                group = lever.group
+                st.subheader(group)
+            _widget(lever)
+    values = {lv.key: st.session_state[lv.key] for lv in levers}
+    st.session_state.lever_values = values
+    url_state.write(st.session_state.current, levers, values)
+    return levers, values
 
 
-def cards(result: Evaluation, baseline: Evaluation | None) -> None:
-    cols = st.columns(len(CARDS))
-    for col, (key, label, fmt, good) in zip(cols, CARDS, strict=True):
-        value = result.kpis[key]
-        delta = None
-        if baseline is not None and baseline.kpis[key]:
-            change = value / baseline.kpis[key] - 1
-            delta = f"{change:+.2%}" if abs(change) >= 5e-5 else None
-        col.metric(label, fmt(value), delta, delta_color="normal" if good > 0 else "inverse")
+def cards(result: Evaluation, baseline: Evaluation | dict | None) -> None:
+    """The seven headline KPIs, each with its change against `baseline` (an evaluation or its KPIs)."""
+    base = baseline.kpis if isinstance(baseline, Evaluation) else baseline
+    for start in range(0, len(CARDS), CARDS_PER_ROW):
+        cols = st.columns(CARDS_PER_ROW)
+        for col, key in zip(cols, CARDS[start : start + CARDS_PER_ROW], strict=False):
+            k = fmt.KPIS[key]
+            value = result.kpis[key]
+            delta = fmt.delta(value, base.get(key), k.unit) if base else None
+            col.metric(fmt.label(key), fmt.cell(value, k.unit), delta, delta_color="normal" if k.higher_is_better else "inverse", help=k.help)
 
 
 def cap_note(kpis: dict) -> str | None:
@@ -132,6 +118,19 @@ def cap_note(kpis: dict) -> str | None:
     lost = kpis["tokens_lost_to_cap"] / (kpis["output_tokens_per_year"] + kpis["tokens_lost_to_cap"])
     why = "the cooling capacity" if cooling == hours else "the interconnect" if not cooling else f"the interconnect or the cooling ({cooling:,} h by cooling)"
     return f"IT was capped in {hours:,} hours of the year by {why}: {lost:.2%} of the tokens it would have served were lost."
+
+
+def ttft_notes(spec: Spec, values: dict, result: Evaluation) -> list[str]:
+    """Why a tightened TTFT limit left the KPIs alone: the operating point's TTFT is already under it."""
+    notes = []
+    ttft = {m["model"]: m["ttft_s"] for m in result.models}
+    for i, wm in enumerate(spec.workload.models):
+        limit = values.get(f"lever_sla_ttft_{i}", wm.sla.max_ttft_s)
+        if limit != wm.sla.max_ttft_s and wm.model in ttft and ttft[wm.model] <= limit:
+            notes.append(f"{wm.model}: the TTFT limit of {limit:g} s does not bind; at the operating point the first token "
+                         f"takes {ttft[wm.model]:.3g} s, so throughput and cost do not change. The interactivity lever "
+                         f"(min tok/s per user) sets the batch.")
+    return notes
 
 
 def _frontiers(spec: Spec) -> tuple[dict, dict]:
@@ -147,6 +146,38 @@ def _frontiers(spec: Spec) -> tuple[dict, dict]:
     return curves, chosen
 
 
+def kpi_table(kpis: dict) -> pd.DataFrame:
+    """Every KPI as a row: its label, value and unit (what the KPI download holds)."""
+    return pd.DataFrame([{"kpi": k, "label": fmt.KPIS[k].label if k in fmt.KPIS else fmt.label(k), "value": float(v),
+                          "unit": fmt.KPIS[k].unit if k in fmt.KPIS else fmt.unit_of(k)} for k, v in kpis.items()])
+
+
+def _scenario_name(spec: Spec, moved: str) -> None:
+    """Keep the scenario name in step with the levers until the user types their own."""
+    ss = st.session_state
+    auto = f"{spec.name}: {moved or 'as written'}"
+    if ss.get("scenario_name") in (None, ss.get("scenario_auto")):
+        ss.scenario_name = auto
+    ss.scenario_auto = auto
+
+
+def _save(spec: Spec, levers: list[Lever], values: dict, ov: dict, result: Evaluation, valid: bool) -> None:
+    """Save the scenario with every lever's value (moved or not), so Compare shows values, not gaps."""
+    name = st.text_input("Scenario name", key="scenario_name", help="How the scenario is listed on the Compare page and by `aift runs`.")
+    if st.button("Save scenario", key="save_scenario", disabled=not valid,
+                 help="Stores the levers and these KPIs in the results store." if valid else "The levers are not a valid combination: nothing to save."):
+        with Store(state.runs_dir()) as store:
+            full = {lv.path: int(values[lv.key]) if lv.kind == "count" else values[lv.key] for lv in levers} | ov
+            run_id = store.save_scenario(name, spec, full, JobResult(result.kpis, {"hourly": result.hourly}))
+        st.success(f"Saved '{name}' as run {run_id[:8]} in {state.runs_dir()}. Compare it on the Compare page.")
+
+
+def _baseline_note(ss) -> dict | None:
+    """The facility a loaded plan replaced, when the current draft is that plan."""
+    b = ss.get("baseline")
+    return b if b and b.get("for") == ss.current else None
+
+
 def page() -> None:
     st.title("What-if")
     spec = state.require_spec()
@@ -154,28 +185,48 @@ def page() -> None:
         return
     ss = st.session_state
     text = ss.drafts[ss.current]
-    ov = levers(spec)
+    levers, values = draw_levers(spec)
+    for problem in ss.get("lever_url_problems", []):
+        st.warning(problem)
+    ov = overrides(levers, values)
+    moved = describe(levers, values)
     folder = str(state.draft_folder(ss.current))
     base = run_evaluate(text, ss.current, folder, "{}")
     result = run_evaluate(text, ss.current, folder, json.dumps(ov, sort_keys=True)) if ov else base
     if isinstance(base, str):
         st.error(f"The spec as written cannot be evaluated: {base}")
         return
-    applied = spec
+    applied, valid = spec, True
     if isinstance(result, str):
-        st.error(f"This combination of levers is not valid: {result}")
-        result = base
+        st.error(f"This combination of levers is not valid: {result}. The cards show the spec as written; nothing can be saved.")
+        result, valid = base, False
     elif ov:
         applied = apply_overrides(spec, ov)
-    st.caption(f"{spec.name}: " + (", ".join(f"{k} = {v}" for k, v in ov.items()) if ov else "as written (move a lever in the sidebar)"))
-    cards(result, base if ov else None)
+    previous = _baseline_note(ss)
+    if ov:
+        st.caption(f"**{spec.name}** with {moved}. Badges: change against the spec as written.")
+        with st.expander("As overrides of the spec"):
+            st.caption("Each lever replaces one field of the spec, named by its path in the YAML (`workload.models[0]` is the first model); "
+                       "`aift evaluate` and sweeps take the same paths.")
+            st.json(ov)
+    elif previous:
+        st.caption(f"**{spec.name}**, loaded from the Plan page. Badges: change against **{previous['name']}**, the facility before the plan.")
+    else:
+        st.caption(f"**{spec.name}** as written (move a lever in the sidebar).")
+    cards(result, base if ov else previous["kpis"] if previous else None)
     if note := cap_note(result.kpis):
         st.warning(note)
-    name = st.text_input("Scenario name", value=f"{spec.name}: " + (", ".join(f"{k}={v}" for k, v in ov.items()) or "as written"), key="scenario_name")
-    if st.button("Save scenario", key="save_scenario"):
-        with Store(state.runs_dir()) as store:
-            run_id = store.save_scenario(name, spec, ov, JobResult(result.kpis, {"hourly": result.hourly}))
-        st.success(f"Saved '{name}' as run {run_id[:8]} in {state.runs_dir()}. Compare it on the Compare page.")
+    for note in ttft_notes(spec, values, result):
+        st.info(note)
+    _scenario_name(spec, moved)
+    _save(spec, levers, values, ov, result, valid)
+    c1, c2, c3 = st.columns(3)
+    with c1:
+        tables.download_csv(kpi_table(result.kpis), f"{spec.name}-kpis.csv", key="kpis_csv", label="Download the KPIs (CSV)")
+    with c2:
+        tables.download_parquet(result.hourly, f"{spec.name}-hourly.parquet", key="hourly_parquet", label="Download the hourly year (Parquet)")
+    with c3:
+        tables.download_csv(result.hourly, f"{spec.name}-hourly.csv", key="hourly_csv", label="Download the hourly year (CSV)")
     tabs = st.tabs(["Energy", "Hourly", "Cost", "Chain", "Floor", "Frontier", "Models"])
     with tabs[0]:
         st.plotly_chart(charts.sankey_figure(result), key="sankey")
@@ -183,13 +234,25 @@ def page() -> None:
         st.plotly_chart(charts.hourly_figure(result), key="hourly")
     with tabs[2]:
         st.plotly_chart(charts.cost_figure(result), key="cost")
+        cost = pd.DataFrame({"category": list(result.cost_breakdown_usd), "cost_usd": [float(v) for v in result.cost_breakdown_usd.values()]})
+        tables.show(cost, "cost_table", file=f"{spec.name}-cost.csv", units={"cost_usd": "USD/yr"})
     with tabs[3]:
-        report = analyze(applied)
-        st.plotly_chart(charts.chain_figure(build_graph(applied), report.loads, report.spofs), key="chain")
+        _chain(applied)
     with tabs[4]:
         st.plotly_chart(charts.floor_figure(applied, result.kpis["utilization"]), key="floor")
     with tabs[5]:
         curves, chosen = _frontiers(applied)
         st.plotly_chart(charts.frontier_figure(curves, chosen), key="frontier")
     with tabs[6]:
-        st.dataframe(result.models, key="models")
+        models = pd.DataFrame(result.models)
+        tables.show(models, "models", file=f"{spec.name}-models.csv", units={"gpus": "GPUs"})
+
+
+def _chain(spec: Spec) -> None:
+    halls = [h.id for h in spec.halls]
+    pick = st.columns([1, 3])[0].selectbox("Show", ["whole site", *halls], key="chain_hall",
+                        help="One hall's chain: its racks and every power and cooling group upstream of them.")
+    report = analyze(spec)
+    st.plotly_chart(charts.chain_figure(build_graph(spec), report.loads, report.spofs, hall=None if pick == "whole site" else pick), key="chain")
+    st.caption("Colour: design load over usable capacity (load / usable) — what the group carries at nameplate over what it can "
+               "carry with its redundant units out. Above 100 % the group fails its N-1 check. A red ring marks a single point of failure.")

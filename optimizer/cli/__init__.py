@@ -9,8 +9,23 @@ import sys
 
 import typer
 
-from optimizer.cli import catalog_cmds, evaluate_cmd, perf_cmd, plan_cmd, runs_cmd, simulate_cmd, spec_cmds, sweep_cmd, twin_cmd
+from optimizer.cli import (
+    catalog_cmds,
+    evaluate_cmd,
+    perf_cmd,
+    plan_cmd,
+    roadmap_cmd,
+    runs_cmd,
+    serve_cmd,
+    simulate_cmd,
+    spec_cmds,
+    sweep_cmd,
+    twin_cmd,
+)
 from optimizer.cli.output import run_guarded
+
+# isort: split
+from optimizer.cli import calibrate_cmd, scorecard_cmd, telemetry_cmd  # the operate loop
 
 app = typer.Typer(
     name="aift",
@@ -20,7 +35,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for module in (spec_cmds, catalog_cmds, twin_cmd, evaluate_cmd, sweep_cmd, runs_cmd, perf_cmd, plan_cmd, simulate_cmd):
+for module in (spec_cmds, catalog_cmds, twin_cmd, evaluate_cmd, sweep_cmd, runs_cmd, perf_cmd, plan_cmd, simulate_cmd, serve_cmd, roadmap_cmd):
+    module.register(app)
+for module in (telemetry_cmd, calibrate_cmd, scorecard_cmd):  # the operate loop
     module.register(app)
 
 

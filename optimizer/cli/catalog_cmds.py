@@ -7,7 +7,6 @@ from enum import StrEnum
 import typer
 
 from optimizer.cli.output import out, print_json, table
-from twin.loader import shipped_catalog
 
 
 class Section(StrEnum):
@@ -22,6 +21,7 @@ def catalog(
     as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
 ) -> None:
     """Show the catalog (every entry carries its source)."""
+    from twin.loader import shipped_catalog
     cat = shipped_catalog()
     parts = {
         "systems": list(cat.systems.values()),
@@ -35,10 +35,12 @@ def catalog(
     if "systems" in chosen:
         rows = [
             [s.id, s.gpus_per_system, s.gpu.hbm_gb, s.gpu.hbm_tbps, s.gpu.dense_tflops.get("fp8", 0.0),
-             s.gpu.dense_tflops.get("fp4"), s.max_kw, s.systems_per_rack, s.liquid_share, s.price_usd]
+             s.gpu.dense_tflops.get("fp4"), s.max_kw, s.systems_per_rack, s.liquid_share, s.price_usd,
+             (s.available or "-") + (" (projection)" if s.projection else "")]
             for s in parts["systems"]
         ]
-        out.print(table("GPU systems", ["id", "GPUs", "HBM GB", "HBM TB/s", "FP8 TFLOPS", "FP4 TFLOPS", "max kW", "per rack", "liquid", "price USD"], rows))
+        columns = ["id", "GPUs", "HBM GB", "HBM TB/s", "FP8 TFLOPS", "FP4 TFLOPS", "max kW", "per rack", "liquid", "price USD", "ships"]
+        out.print(table("GPU systems", columns, rows))
     if "models" in chosen:
         rows = [[m.id, m.params_total_b, m.params_active_b, m.layers, m.attention, m.experts, ", ".join(m.precisions)] for m in parts["models"]]
         out.print(table("Models", ["id", "params B", "active B", "layers", "attention", "experts", "precisions"], rows))

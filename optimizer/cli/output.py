@@ -14,6 +14,7 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from twin.errors import SpecError
@@ -67,8 +68,13 @@ def run_guarded(app: typer.Typer) -> int:
 
 def print_json(data: Any) -> None:
     """Machine output: one JSON document on stdout; a value that is not finite (an unproven gap) is null."""
+    sys.stdout.write(json_document(data) + "\n")
+
+
+def json_document(data: Any) -> str:
+    """`data` as JSON text, numpy values and paths made plain, a value that is not finite null."""
     plain = json.loads(json.dumps(data, default=_json_default))  # numpy and paths to plain values, NaN/inf kept
-    sys.stdout.write(json.dumps(_finite_or_null(plain), indent=2, allow_nan=False) + "\n")
+    return json.dumps(_finite_or_null(plain), indent=2, allow_nan=False)
 
 
 def _finite_or_null(obj: Any) -> Any:
@@ -92,13 +98,14 @@ def _json_default(obj: Any) -> Any:
 
 
 def table(title: str, columns: list[str], rows: list[list[Any]]) -> Table:
-    """A rich table with right-aligned numbers."""
-    t = Table(title=title, title_justify="left")
+    """A rich table with right-aligned numbers; every text is shown as written, never read as markup
+    (ids and names come from specs and grid files: `[bold]` or `[/]` is text)."""
+    t = Table(title=escape(title), title_justify="left")
     for i, c in enumerate(columns):
         numeric = rows and all(isinstance(r[i], (int, float)) for r in rows)
-        t.add_column(c, justify="right" if numeric else "left")
+        t.add_column(escape(c), justify="right" if numeric else "left")
     for r in rows:
-        t.add_row(*[fmt(v) for v in r])
+        t.add_row(*[escape(fmt(v)) for v in r])
     return t
 
 
@@ -109,6 +116,8 @@ def fmt(v: Any) -> str:
     if isinstance(v, int):
         return f"{v:,}"
     if isinstance(v, float):
+        if math.isnan(v):
+            return "-"  # undefined, e.g. a latency with no request
         a = abs(v)
         if a == 0:
             return "0"

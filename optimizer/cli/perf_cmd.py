@@ -4,31 +4,29 @@ from __future__ import annotations
 
 import difflib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from pydantic import ValidationError
 
 from optimizer.cli.output import InputError, out, print_json, table
-from twin.catalog import Catalog, CatalogSections
-from twin.loader import shipped_catalog
-from twin.perf import OperatingPoint, PerfError, operating_point
-from twin.perf.compare import compare_systems
-from twin.spec import Serving, Sla, WorkloadModel
-from twin.validation import validate
-from twin.yamlio import load_yaml
 
-_WM, _SLA = WorkloadModel.model_fields, Sla.model_fields
+if TYPE_CHECKING:
+    from twin.catalog import Catalog
+    from twin.perf import OperatingPoint
+    from twin.spec import WorkloadModel
+
+# Options left out take the spec's defaults (twin.spec.WorkloadModel, Sla): imported when the command runs, not at start-up.
+_SPEC_DEFAULT = " [default: as in a spec]"
 
 
 def perf(
     system: str | None = typer.Option(None, "--system", help="Catalog system id (not needed with --compare)."),
     model: str = typer.Option(..., "--model", help="Catalog model id."),
-    precision: str = typer.Option(_WM["precision"].default, "--precision", help="Weight precision: bf16, fp8, fp4 or int4 (weight-only)."),
-    isl: int = typer.Option(_WM["isl"].default, "--isl", help="Input tokens per request."),
-    osl: int = typer.Option(_WM["osl"].default, "--osl", help="Output tokens per request."),
-    min_interactivity: float = typer.Option(_SLA["min_tokens_per_s_per_user"].default, "--min-interactivity",
-                                            help="SLA: minimum output tokens/s per user."),
-    max_ttft: float = typer.Option(_SLA["max_ttft_s"].default, "--max-ttft", help="SLA: maximum time to first token, s."),
+    precision: str | None = typer.Option(None, "--precision", help="Weight precision: bf16, fp8, fp4 or int4 (weight-only)." + _SPEC_DEFAULT),
+    isl: int | None = typer.Option(None, "--isl", help="Input tokens per request." + _SPEC_DEFAULT),
+    osl: int | None = typer.Option(None, "--osl", help="Output tokens per request." + _SPEC_DEFAULT),
+    min_interactivity: float | None = typer.Option(None, "--min-interactivity", help="SLA: minimum output tokens/s per user." + _SPEC_DEFAULT),
+    max_ttft: float | None = typer.Option(None, "--max-ttft", help="SLA: maximum time to first token, s." + _SPEC_DEFAULT),
     disaggregated: bool | None = typer.Option(None, "--disaggregated/--aggregated",
                                               help="Pin separate (or shared) prefill and decode GPUs; default: the better at the SLA."),
     wide_ep: bool = typer.Option(True, "--wide-ep/--no-wide-ep", help="MoE: expert parallelism across the NVLink domain and beyond."),
@@ -39,12 +37,12 @@ def perf(
     max_gpus: int | None = typer.Option(None, "--max-gpus-per-replica", min=1, help="Largest replica to consider."),
     max_batch: float | None = typer.Option(None, "--max-batch", min=1,
                                            help="Most sequences in flight per replica (an engine limit, a benchmark's concurrency)."),
-    turns: int = typer.Option(_WM["turns"].default, "--turns", min=1, max=1000,
-                              help="Agentic: requests per session, each resending the context so far."),
-    context_growth: int = typer.Option(_WM["context_growth_tokens"].default, "--context-growth", min=0,
-                                       help="Agentic: new input tokens per turn after the first."),
-    cache_hit: float = typer.Option(_WM["prefix_cache_hit"].default, "--cache-hit", min=0.0, max=1.0,
-                                    help="Agentic: share of the resent context found in the prefix cache."),
+    turns: int | None = typer.Option(None, "--turns", min=1, max=1000,
+                                     help="Agentic: requests per session, each resending the context so far." + _SPEC_DEFAULT),
+    context_growth: int | None = typer.Option(None, "--context-growth", min=0,
+                                              help="Agentic: new input tokens per turn after the first." + _SPEC_DEFAULT),
+    cache_hit: float | None = typer.Option(None, "--cache-hit", min=0.0, max=1.0,
+                                           help="Agentic: share of the resent context found in the prefix cache." + _SPEC_DEFAULT),
     compare: bool = typer.Option(False, "--compare", help="Every system for this model at this SLA, against --baseline."),
     baseline: str = typer.Option("hgx-h100", "--baseline", help="System the --compare ratios are relative to."),
     native: bool = typer.Option(False, "--native-precision", help="With --compare: each system at the narrowest precision "
@@ -54,15 +52,21 @@ def perf(
                                              "shipped catalog (same format; see docs/adding-a-model.md)."),
 ) -> None:
     """Output tokens/s per GPU at the SLA, with the throughput-interactivity frontier it lies on."""
+    from pydantic import ValidationError
+
+    from twin.perf import PerfError, operating_point
+    from twin.spec import Serving, Sla, WorkloadModel
     cat = _catalog(catalog_file)
     if no_speculative and speculative is not None:
         raise InputError("give --speculative N or --no-speculative, not both")
     _known("model", model, cat.models)
     try:
+        given = {"precision": precision, "isl": isl, "osl": osl, "turns": turns, "context_growth_tokens": context_growth,
+                 "prefix_cache_hit": cache_hit}
+        sla = {"min_tokens_per_s_per_user": min_interactivity, "max_ttft_s": max_ttft}
         wm = WorkloadModel(
-            model=model, precision=precision, isl=isl, osl=osl,
-            turns=turns, context_growth_tokens=context_growth, prefix_cache_hit=cache_hit,
-            sla=Sla(min_tokens_per_s_per_user=min_interactivity, max_ttft_s=max_ttft),
+            model=model, **{k: v for k, v in given.items() if v is not None},
+            sla=Sla(**{k: v for k, v in sla.items() if v is not None}),
             serving=Serving(disaggregated=disaggregated, wide_ep=wide_ep,
                             speculative=False if no_speculative else (True if speculative is not None else None),
                             accepted_tokens_per_step=None if no_speculative else speculative),
@@ -88,6 +92,11 @@ def perf(
 
 def _catalog(path: Path | None) -> Catalog:
     """The shipped catalog, plus the entries of `path` (validated; errors name FILE:LINE:COL)."""
+    from twin.catalog import CatalogSections
+    from twin.loader import shipped_catalog
+    from twin.validation import validate
+    from twin.yamlio import load_yaml
+
     if path is None:
         return shipped_catalog()
     return shipped_catalog().merged(validate(load_yaml(path), CatalogSections))
@@ -131,7 +140,7 @@ def _show(system: str, wm: WorkloadModel, op: OperatingPoint) -> None:
 
 
 def _serving_text(p) -> str:
-    """'disaggregated 16+11.3, MTP 1.7': mode, decode + prefill GPUs, tokens per step when speculative."""
+    """'disaggregated 16+11.3, MTP 1.70': mode, decode + prefill GPUs, tokens per step when speculative."""
     gpus = f" {p.gpus_per_replica}+{p.prefill_gpus_per_replica:.1f}" if p.disaggregated else ""
     spec = f", MTP {p.speculative_tokens:.2f}" if p.drafts else ""
     return f"{p.serving['mode']}{gpus}{spec}"
@@ -139,6 +148,7 @@ def _serving_text(p) -> str:
 
 def _compare(cat, wm: WorkloadModel, baseline: str, max_gpus: int | None, max_batch: float | None, as_json: bool,
              native: bool) -> None:
+    from twin.perf.compare import compare_systems
     rows = compare_systems(cat, wm, baseline, max_gpus=max_gpus, max_batch=max_batch, native=native)
     if as_json:
         print_json({

@@ -4,22 +4,25 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from optimizer.cli.output import FORCE, Infeasible, InputError, check_output, out, print_json, spec_inputs, table, write_atomic
-from optimizer.plan_kpis import COMPARED
-from optimizer.planning import PlanInputError, PlanRun, plan_facility
-from optimizer.problem import parse_system_id
-from optimizer.solve import Infeasible as NoPlan
-from twin.loader import load_spec
-from twin.spec import Spec
+
+if TYPE_CHECKING:
+    from optimizer.planning import PlanRun
+    from twin.spec import Spec
 
 
-def run_plan(spec_path: Path, spec: Spec, objective: str | None, time_limit_s: float, shadow: bool, verify: bool) -> PlanRun:
+def run_plan(
+    spec_path: Path, spec: Spec, objective: str | None, time_limit_s: float, shadow: bool, verify: bool, shadow_time_s: float | None = None
+) -> PlanRun:
     """Plan the spec read from `spec_path`; bad input raises InputError (exit 2), an impossible request Infeasible (exit 3)."""
+    from optimizer.planning import PlanInputError, plan_facility
+    from optimizer.solve import Infeasible as NoPlan
     try:
-        return plan_facility(spec, objective, time_limit_s, shadow, verify)
+        return plan_facility(spec, objective, time_limit_s, shadow, verify, shadow_time_s)
     except PlanInputError as exc:
         raise InputError(f"{spec_path}: {exc}") from None
     except NoPlan as exc:
@@ -32,15 +35,22 @@ def plan_cmd(
     out_file: Path | None = typer.Option(None, "--out", help="Write the plan as a facility spec YAML here."),
     force: bool = FORCE,
     as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
-    time_limit: float = typer.Option(60.0, "--time-limit", help="Seconds for the plan's MILPs (each shadow value gets as long again)."),
-    shadow: bool = typer.Option(True, "--shadow/--no-shadow", help="Price each binding limit by solving again with it relaxed."),
+    time_limit: float = typer.Option(60.0, "--time-limit", help="Seconds for the plan's MILPs."),
+    shadow: bool = typer.Option(False, "--shadow/--no-shadow", help="Price each binding limit by solving again with it relaxed (one solve each)."),
+    shadow_time: float | None = typer.Option(None, "--shadow-time", help="Seconds for all the shadow values together; default: the time limit."),
     verify: bool = typer.Option(True, "--verify/--no-verify", help="Score the written plan with the twin, as `aift evaluate` does."),
+    calibration: Path | None = typer.Option(None, "--calibration", help="Plan with this overlay of measured correction factors (from `aift calibrate`); the plan keeps it."),
 ) -> None:
     """Plan racks, cooling and equipment for the lowest cost per token; print the plan, its KPIs and what limits it."""
-    spec = load_spec(spec_path)
+    from twin.loader import load_spec
+    from twin.telemetry.apply import calibrated
+
+    spec = calibrated(load_spec(spec_path), calibration)
     if out_file is not None:
         check_output("--out", out_file, spec_inputs(spec), force=force)
-    run = run_plan(spec_path, spec, objective, time_limit, shadow, verify)
+    if shadow_time is not None and not shadow_time > 0:
+        raise InputError(f"--shadow-time must be a positive number of seconds; got {shadow_time:g}")
+    run = run_plan(spec_path, spec, objective, time_limit, shadow, verify, shadow_time)
     if out_file is not None:
         write_atomic(out_file, run.yaml_text)
     if as_json:
@@ -50,6 +60,7 @@ def plan_cmd(
 
 
 def _json(run: PlanRun, out_file: Path | None) -> dict:
+    from optimizer.plan_kpis import COMPARED
     s = run.solution
     return {
         "spec": run.spec.name,
@@ -57,6 +68,7 @@ def _json(run: PlanRun, out_file: Path | None) -> dict:
         "objective": s.objective,
         "status": s.status,
         "mip_gap": s.mip_gap,
+        "time_limit_reached": s.time_limit_reached,
         "solve_time_s": s.solve_time_s,
         "dinkelbach_steps": [asdict(step) for step in s.steps],
         "racks": [{"hall": h, "system": v, "racks": n} for (h, v), n in s.racks.items()],
@@ -73,6 +85,8 @@ def _json(run: PlanRun, out_file: Path | None) -> dict:
 
 
 def _print(run: PlanRun, out_file: Path | None) -> None:
+    from optimizer.plan_kpis import COMPARED
+    from optimizer.problem import parse_system_id
     s, p = run.solution, run.problem
     rows = []
     for (h, v), n in sorted(s.racks.items()):
@@ -81,14 +95,15 @@ def _print(run: PlanRun, out_file: Path | None) -> None:
     out.print(table(f"Plan ({s.objective})", ["hall", "cooling", "system", "systems/rack", "racks", "GPUs"], rows))
     empty = [h.id for h in p.halls if not s.positions_used(h.id)]
     if empty:
-        out.print(f"left empty: {', '.join(empty)} (the written spec drops a hall whose feeds or loops the plan does not build)")
+        out.print(f"left empty: {', '.join(empty)} (the written spec drops a hall whose feeds or loops the plan does not build)", markup=False)
     rows = [[sc, g, *c.option.split("@"), c.installed_units, c.usable_kw, c.load_kw] for (sc, g), c in s.equipment.items()]
     rows += [["site", f, "switches", "-", n, None, None] for f, n in s.switches.items()]
     out.print(table("Equipment", ["scope", "group", "equipment", "redundancy", "units", "usable kW", "load kW"], rows))
     columns = ["figure", "plan (linear model)"] + ([] if run.twin is None else ["twin (evaluate)", "difference"])
     rows = [[k, run.predicted[k]] + ([] if run.twin is None else [run.twin[k], _diff(run.twin[k], run.predicted[k])]) for k in COMPARED]
     out.print(table("KPIs", columns, rows))
-    out.print(f"HiGHS: {s.status}, proven gap {s.mip_gap:.4%}, {s.solve_time_s:.2f} s of MILP")
+    limit = ", time limit reached" if s.time_limit_reached else ""
+    out.print(f"HiGHS: {s.status}, proven gap {s.mip_gap:.4%}, {s.solve_time_s:.2f} s of MILP{limit}")
     if s.steps:
         rows = [[i + 1, st.price_usd_per_mtok, st.objective_usd, st.solve_time_s, f"{st.mip_gap:.2e}"] for i, st in enumerate(s.steps)]
         out.print(table("Dinkelbach steps", ["step", "price USD/Mtok", "F(price) USD/yr", "time s", "gap"], rows))
@@ -121,7 +136,7 @@ def _print(run: PlanRun, out_file: Path | None) -> None:
                 rows,
             )
         )
-    out.print(f"wrote {out_file}" if out_file is not None else "(pass --out PLAN.yaml to write the plan as a facility spec)")
+    out.print(f"wrote {out_file}" if out_file is not None else "(pass --out PLAN.yaml to write the plan as a facility spec)", markup=False)
 
 
 def _diff(twin: float, plan: float) -> str:

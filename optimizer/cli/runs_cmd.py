@@ -12,7 +12,6 @@ import typer
 from rich.markup import escape
 
 from optimizer.cli.output import FORCE, InputError, check_output, out, print_json, table, write_atomic
-from optimizer.compare import compare_runs
 
 runs_app = typer.Typer(help="Results of sweeps: list, show, compare, export, sensitivity.", no_args_is_help=True)
 
@@ -29,15 +28,15 @@ class ExportFormat(StrEnum):
 
 @contextmanager
 def _store(root: Path) -> Iterator:
-    """The store in `root`; a missing store or an unknown id is bad input (exit 2), not a bug."""
-    from optimizer.store import Store, UnknownId
+    """The store in `root`, read-only; a missing or damaged store or an unknown id is bad input (exit 2)."""
+    from optimizer.store import Store, StoreError, UnknownId
 
-    if not (root / "index.sqlite").is_file():
+    if not (root / "index.sqlite").exists():
         raise InputError(f"no results store in {root}; run `aift sweep` first or pass --runs DIR")
     try:
-        with Store(root) as store:
+        with Store(root, read_only=True) as store:
             yield store
-    except UnknownId as exc:
+    except (UnknownId, StoreError) as exc:
         raise InputError(str(exc)) from None
 
 
@@ -53,30 +52,39 @@ def list_runs(
     if as_json:
         print_json({"sweeps": sweeps, "runs": rows})
         return
-    out.print(_table("Sweeps", ["id", "name", "job", "mode", "scenarios", "ok", "failed", "created"],
+    out.print(table("Sweeps", ["id", "name", "job", "mode", "scenarios", "ok", "failed", "created"],
                     [[s["id"], s["name"], s["job"], s["mode"], s["scenarios"], s["ok"], s["failed"], s["created"]] for s in sweeps]))
-    out.print(_table("Runs", ["id", "sweep", "scenario", "job", "status", "stored", "seconds"],
+    out.print(table("Runs", ["id", "sweep", "scenario", "job", "status", "stored", "seconds"],
                     [[r["id"], r["sweep_id"], r["scenario"], r["job"], r["status"], r["time"], r["duration_s"]] for r in rows]))
 
 
 @runs_app.command()
 def show(run_id: str = typer.Argument(..., help="Run id or id prefix."), runs: Path = RUNS_DIR, as_json: bool = AS_JSON) -> None:
-    """Show one run: its scenario, KPIs, series and error."""
+    """Show one run: its scenario, KPIs, series and error (a run whose series are gone still shows its KPIs)."""
+    from optimizer.store import SeriesUnavailable
+
+    series_error = None
     with _store(runs) as store:
         run = store.run(run_id)
-        series = {name: {"rows": len(f), "columns": list(f.columns)} for name, f in store.series(run).items()}
+        try:
+            series = {name: {"rows": len(f), "columns": list(f.columns)} for name, f in store.series(run).items()}
+        except SeriesUnavailable as exc:
+            series, series_error = {}, str(exc)
     if as_json:
-        print_json(run | {"series": series})
+        print_json(run | {"series": series} | ({"series_error": series_error} if series_error else {}))
         return
-    out.print(f"run [bold]{run['id']}[/bold]  {escape(run['scenario'])}  [{'green' if run['status'] == 'ok' else 'red'}]{run['status']}[/]")
-    out.print(f"  sweep {run['sweep_id']} · job {run['job']} · seed {run['seed']} · spec {run['spec_hash']} · "
-              f"stored {run['time']} · {run['duration_s']:.3f} s", highlight=False)
+    out.print(f"run [bold]{escape(run['id'])}[/bold]  {escape(run['scenario'])}  [{'green' if run['status'] == 'ok' else 'red'}]{run['status']}[/]")
+    seconds = f"{run['duration_s']:.3f} s" if isinstance(run["duration_s"], int | float) else "? s"
+    out.print(escape(f"  sweep {run['sweep_id']} · job {run['job']} · seed {run['seed']} · spec {run['spec_hash']} · "
+                     f"stored {run['time']} · {seconds}"), highlight=False)
     if run["parameters"]:
-        out.print(_table("Parameters", ["path", "value"], [[p, v] for p, v in run["parameters"].items()]))
+        out.print(table("Parameters", ["path", "value"], [[p, v] for p, v in run["parameters"].items()]))
     if run["kpis"]:
-        out.print(_table("KPIs", ["kpi", "value"], [[k, v] for k, v in run["kpis"].items()]))
+        out.print(table("KPIs", ["kpi", "value"], [[k, v] for k, v in run["kpis"].items()]))
     if series:
-        out.print(_table("Series", ["name", "rows", "columns"], [[n, s["rows"], ", ".join(s["columns"])] for n, s in series.items()]))
+        out.print(table("Series", ["name", "rows", "columns"], [[n, s["rows"], ", ".join(s["columns"])] for n, s in series.items()]))
+    if series_error:
+        out.print(f"[yellow]series:[/yellow] {escape(series_error)}", highlight=False)
     if run["plan_yaml"]:
         out.print(f"plan: {len(run['plan_yaml'].splitlines())} lines of facility YAML (--json to get it)")
     if run["error"]:
@@ -91,6 +99,7 @@ def compare(
     as_json: bool = AS_JSON,
 ) -> None:
     """Compare runs: parameters that differ, and each KPI's difference from the first run."""
+    from optimizer.compare import compare_runs
     if len(run_ids) < 2:
         raise InputError("compare needs at least two run ids")
     with _store(runs) as store:
@@ -100,7 +109,7 @@ def compare(
         return
     short = [i[:8] for i in c.ids]
     if c.parameters:
-        out.print(_table("Parameters that differ", ["path", *short], [[p, *v] for p, v in c.parameters.items()]))
+        out.print(table("Parameters that differ", ["path", *short], [[p, *v] for p, v in c.parameters.items()]))
     columns = ["kpi", short[0]] + [col for s in short[1:] for col in (s, "Δ", "Δ%")]
     body = []
     for k, v in c.kpis.items():
@@ -108,12 +117,7 @@ def compare(
         for x, d, rel in zip(v[1:], c.delta(k), c.relative(k), strict=True):
             cells += [x, d, "-" if rel is None else f"{rel:+.1%}"]
         body.append(cells)
-    out.print(_table(f"KPIs against {short[0]}", columns, body))
-
-
-def _table(title: str, columns: list[str], rows: list[list]):
-    """A table whose text cells are shown as written: override paths contain [brackets]."""
-    return table(title, columns, [[escape(c) if isinstance(c, str) else c for c in r] for r in rows])
+    out.print(table(f"KPIs against {short[0]}", columns, body))
 
 
 @runs_app.command()
@@ -142,7 +146,7 @@ def export(
         frame.to_parquet(buf, index=False)
         data = buf.getvalue()
     write_atomic(target, data)
-    out.print(f"wrote {len(frame)} runs to {target}", highlight=False)
+    out.print(f"wrote {len(frame)} runs to {target}", markup=False, highlight=False)
 
 
 def _is_within(path: Path, folder: Path) -> bool:
@@ -180,8 +184,36 @@ def sensitivity(
         return
     widest = max((s.swing for s in swings), default=0.0) or 1.0
     rows = [[s.parameter, s.levels, s.low, s.low_at, s.high, s.high_at, s.swing, "█" * round(24 * s.swing / widest), s.method] for s in swings]
-    out.print(_table(f"Sensitivity of {kpi} in sweep {info['id']} ({info['name']})",
+    out.print(table(f"Sensitivity of {kpi} in sweep {info['id']} ({info['name']})",
                     ["parameter", "levels", "low", "at", "high", "at", "swing", "", "method"], rows))
+
+
+@runs_app.command()
+def repair(runs: Path = RUNS_DIR) -> None:
+    """Rebuild a damaged index from the rows it still reads and the runs' series files.
+
+    The damaged index is kept beside the new one (index.sqlite.damaged-TIME); a sound index
+    is left alone. Runs that are still missing are computed again by re-running their sweep.
+    """
+    from optimizer.store import StoreError
+    from optimizer.store_repair import repair as rebuild
+
+    try:
+        report = rebuild(runs)
+    except (StoreError, OSError) as exc:
+        raise InputError(str(exc)) from None
+    if report.problem is None:
+        out.print(f"the index of {escape(str(runs))} is sound; nothing to repair", highlight=False)
+        return
+    out.print(f"found: {escape(report.problem)}", highlight=False)
+    out.print(f"rebuilt {runs}/index.sqlite: {report.runs} runs ({report.from_index} from the old index, {report.from_series} "
+              f"from series files) in {report.sweeps} sweeps", markup=False, highlight=False)
+    if report.kept_as:
+        out.print(f"the damaged index is kept as {report.kept_as}", markup=False, highlight=False)
+    if report.unreadable:
+        out.print(f"{len(report.unreadable)} series files could not be read: {', '.join(report.unreadable[:10])}"
+                  + (" ..." if len(report.unreadable) > 10 else ""), markup=False, highlight=False)
+    out.print("re-run a sweep with the same grid file to compute the runs that are still missing", highlight=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -5,20 +5,22 @@ from __future__ import annotations
 import io
 import json
 import math
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from optimizer.cli.evaluate_cmd import KPI_LABELS
-from optimizer.cli.output import FORCE, InputError, check_output, out, print_json, spec_inputs, table, write_atomic
-from twin.loader import load_spec
-from twin.perf import PerfError
-from twin.sim.latency import FILLS, StreamServing, serve_streams
-from twin.sim.montecarlo import MonteCarlo, monte_carlo
-from twin.sim.options import SimOptions
-from twin.sim.serving import ServingOptions
-from twin.weather import HOURS
+from optimizer.cli.output import FORCE, InputError, check_output, err, out, print_json, spec_inputs, table, write_atomic
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from twin.sim.latency import StreamServing
+    from twin.sim.montecarlo import MonteCarlo
 
 SIM_LABELS = KPI_LABELS | {
     "capacity_online": "capacity online (GPU systems up)",
@@ -56,10 +58,17 @@ def simulate(
     replicas: int = typer.Option(2, "--replicas", help="Replicas behind the router in the serving runs."),
     max_batch: int | None = typer.Option(None, "--max-batch", help="Sequences per replica; default: the operating point's batch."),
     as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
-    out_dir: Path | None = typer.Option(None, "--out", help="Write the hourly series and event log (and serving runs) as Parquet here."),
+    out_dir: Path | None = typer.Option(None, "--out", help="Write the hourly series and event log (of the first 20 replications) and serving runs as Parquet here."),
     force: bool = FORCE,
 ) -> None:
     """KPIs of simulated years with 5/50/95 % bands, as `aift evaluate` reports them; serving latencies with --serving."""
+    from twin.loader import load_spec
+    from twin.perf import PerfError
+    from twin.sim.latency import FILLS, serve_streams
+    from twin.sim.montecarlo import monte_carlo
+    from twin.sim.options import SimOptions
+    from twin.sim.serving import ServingOptions
+    from twin.weather import HOURS
     bounds = {"--seed": (seed, 0, None), "--replications": (replications, 1, MAX_REPLICATIONS), "--workers": (workers, 1, None),
               "--crews": (crews, 1, None), "--spikes-per-year": (spikes, 0, HOURS), "--grid-events-per-year": (grid_events, 0, HOURS),
               "--shed-mw": (shed_mw, 0, None), "--requests": (requests, 100, MAX_REQUESTS), "--replicas": (replicas, 1, MAX_REPLICAS),
@@ -86,7 +95,8 @@ def simulate(
     except ValueError as exc:
         raise InputError(str(exc)) from None
     try:
-        mc = monte_carlo(spec, seed, replications, options, workers=workers, keep_series=out_dir is not None)
+        with _progress(replications) as tick:
+            mc = monte_carlo(spec, seed, replications, options, workers=workers, keep_series=out_dir is not None, progress=tick)
         served = serve_streams(spec, serving_options, seed) if serving else []
     except PerfError as exc:
         raise InputError(f"{spec_path}: {exc}") from None
@@ -98,8 +108,18 @@ def simulate(
     _print(mc, served)
 
 
+@contextmanager
+def _progress(total: int) -> Iterator[Callable[[int, int], None]]:
+    """Simulated years so far, on stderr (a year at the highest failure rates takes seconds)."""
+    with Progress(TextColumn("simulated years"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
+                  console=err, transient=True) as bar:
+        task = bar.add_task("years", total=total)
+        yield lambda done, _: bar.update(task, completed=done)
+
+
 def _write(out_dir: Path, spec_path: Path, mc: MonteCarlo, served: list[StreamServing]) -> None:
     """Parquet files, each written atomically; none may land on the spec."""
+    import pandas as pd
     files = {"series.parquet": mc.hourly, "events.parquet": mc.events}
     if served:
         files["serving_requests.parquet"] = pd.concat([_requests(s) for s in served], ignore_index=True)
@@ -112,12 +132,14 @@ def _write(out_dir: Path, spec_path: Path, mc: MonteCarlo, served: list[StreamSe
 
 
 def _requests(s: StreamServing) -> pd.DataFrame:
+    import pandas as pd
     r = s.run
     return pd.DataFrame({"system": s.summary["system"], "model": s.summary["model"], "arrival_s": r.arrival, "admitted_s": r.admitted,
                          "first_token_s": r.first_token, "finished_s": r.finished, "output_tokens": r.tokens, "session": r.session})
 
 
 def _queue(s: StreamServing) -> pd.DataFrame:
+    import pandas as pd
     return pd.DataFrame({"system": s.summary["system"], "model": s.summary["model"], "time_s": s.run.queue_times_s, "queued": s.run.queue_depth})
 
 

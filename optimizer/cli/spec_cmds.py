@@ -6,12 +6,9 @@ import json
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from optimizer.cli.output import EXIT_INPUT, err, out, print_json, write_atomic
-from twin.errors import SpecError
-from twin.evaluate import spec_weather
-from twin.loader import load_spec
-from twin.schema import spec_json_schema
 
 
 def validate(
@@ -19,11 +16,15 @@ def validate(
     as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
 ) -> None:
     """Validate specs: every problem of every file, each as FILE:LINE:COL: field: message."""
+    from twin.errors import SpecError
+    from twin.loader import load_spec
     report = []
     for path in specs:
         try:
             spec = load_spec(path)
             if spec.site.climate.file is not None:  # the weather file is input too: read it as evaluate would
+                from twin.evaluate import spec_weather  # pandas and pvlib: only for specs with a weather file
+
                 spec_weather(spec)
         except SpecError as exc:
             report.append({"file": str(path), "ok": False, "problems": [str(i) for i in exc.issues]})
@@ -36,11 +37,11 @@ def validate(
     else:
         for r in report:
             if r["ok"]:
-                out.print(f"[green]ok[/green]   {r['file']}: {r['name']} ({r['halls']} halls, {r['racks']:,} racks, {r['gpus']:,} GPUs)")
+                out.print(f"[green]ok[/green]   {escape(r['file'])}: {escape(r['name'])} ({r['halls']} halls, {r['racks']:,} racks, {r['gpus']:,} GPUs)")
             else:
                 for p in r["problems"]:
                     err.print(p, markup=False, highlight=False)
-                err.print(f"[red]fail[/red] {r['file']}: {len(r['problems'])} problem(s)")
+                err.print(f"[red]fail[/red] {escape(r['file'])}: {len(r['problems'])} problem(s)")
     if not all(r["ok"] for r in report):
         raise typer.Exit(EXIT_INPUT)
 
@@ -49,6 +50,7 @@ def schema(
     out_file: Path | None = typer.Option(None, "--out", help="Write to this file instead of stdout."),
 ) -> None:
     """Print the JSON Schema of the facility spec, for editors to validate and autocomplete."""
+    from twin.schema import spec_json_schema
     text = json.dumps(spec_json_schema(), indent=2) + "\n"
     if out_file is None:
         typer.echo(text, nl=False)

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
+from rich.markup import escape
 
 from optimizer.cli.output import FORCE, check_output, out, print_json, spec_inputs, table, write_atomic
-from twin.analysis import TwinReport, analyze
-from twin.graph import build_graph, to_graphml, to_node_link_json
-from twin.loader import load_spec
+
+if TYPE_CHECKING:
+    from twin.analysis import TwinReport
 
 
 def twin(
@@ -21,6 +23,9 @@ def twin(
     as_json: bool = typer.Option(False, "--json", help="One JSON document on stdout."),
 ) -> None:
     """Loads and headroom, single points of failure, stranded capacity, availability and network of a facility."""
+    from twin.analysis import analyze
+    from twin.graph import build_graph, to_graphml, to_node_link_json
+    from twin.loader import load_spec
     spec = load_spec(spec_path)
     if graph_file is not None:
         check_output("--graph", graph_file, spec_inputs(spec), force=force)
@@ -36,7 +41,7 @@ def twin(
 
 
 def _print(r: TwinReport) -> None:
-    out.print(f"[bold]{r.name}[/bold] at IT utilization {r.utilization:g} (spec {r.spec_hash})")
+    out.print(f"[bold]{escape(r.name)}[/bold] at IT utilization {r.utilization:g} (spec {r.spec_hash})")
     rows = [[n.node, n.kind, n.load_kw, n.design_load_kw, n.design_case, n.usable_capacity_kw, n.headroom_kw, n.utilization, "ok" if n.ok else "OVER"]
             for n in r.loads]
     out.print(table("Loads (kW; heat for loops and plants)", ["node", "kind", "normal", "design", "design case", "usable", "headroom", "design/usable", ""], rows))

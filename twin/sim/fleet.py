@@ -4,16 +4,16 @@ One process per behaviour. Each power or cooling group has a failure clock: with
 units working, the next unit fails after an exponential time of mean MTBF/w; a repair (a
 crew from a `simpy.Resource`, then the MTTR) brings the unit back and interrupts the clock,
 which redraws for the new `w` (exponential clocks are memoryless, so this is exact). A group
-fails when fewer than `units_needed` units work; the graph (`lost_rack_groups`) then decides
+fails when fewer than `units_needed` units work; the graph (`Topology.cut_off`) then decides
 which rack groups lose power or a cooling medium. Generators matter only when the utility is
 out: on each utility outage every working generator unit fails to start with the catalog
-probability and goes for repair. GPU systems fail at 1/MTBF each; a deployment's systems
-share one Poisson clock of rate systems/MTBF, and a draw that lands on a system already down
-is dropped (thinning), which keeps each working system's rate exactly 1/MTBF at a cost
-proportional to the failures, not to the systems.
+probability and goes for repair. GPU systems fail at 1/MTBF each and are swapped by the
+vendor without waiting for a crew, so nothing in the loop depends on them: they are drawn
+all at once in numpy (`twin.sim.system_failures`), at a cost proportional to the failures.
 
-Only changes cost work: the processes append change points (time, state) and an event log;
-`twin.sim.series` turns them into hourly arrays at the end.
+Only changes cost work: the processes append change points (time, state) and an event log,
+bounded at the highest rates (`twin.sim.event_log`); `twin.sim.series` turns the change
+points into hourly arrays at the end.
 """
 
 from __future__ import annotations
@@ -26,15 +26,18 @@ import numpy as np
 import pandas as pd
 import simpy
 
-from twin.connectivity import lost_rack_groups
+from twin.connectivity import Topology
 from twin.deployments import deployment_systems
 from twin.graph import UTILITY, is_infrastructure, rack_group_id
+from twin.sim.event_log import EVENT_COLUMNS, EventLog
 from twin.sim.options import GridEvent, SimOptions
 from twin.sim.rng import Seed, named_streams
+from twin.sim.system_failures import system_changes
 from twin.spec import Spec
 
 HOURS_PER_YEAR = 8760.0
-EVENT_COLUMNS = ["time_h", "component", "event", "units_down", "racks", "gpus", "it_mw"]
+LOST_MEMO_LIMIT = 4096  # failed sets whose cut-off rack groups are remembered (recomputing one takes ~50 µs)
+__all__ = ["EVENT_COLUMNS", "Fleet", "FleetTrace", "StateChanges"]
 
 
 @dataclass(frozen=True)
@@ -92,73 +95,42 @@ class _Group:
         self.mtbf_h, self.mttr_h = attrs["mtbf_h"], attrs["mttr_h"]
         self.fail_to_start = attrs.get("fail_to_start", 0.0)
         self.working = self.units
-        self.clock = fleet.env.process(self.failures())
+        self.version = 0  # of the failure clock: a redrawn clock leaves its old timeout behind, ignored
+        self._arm()
 
     @property
     def failed(self) -> bool:
         return self.working < self.needed
 
-    def failures(self):
-        env = self.fleet.env
-        while True:
-            try:
-                if self.working:
-                    yield env.timeout(self.rng.exponential(self.mtbf_h / self.working))
-                    self.unit_down("unit failed")
-                else:
-                    yield env.event()  # nothing left to fail until a repair interrupts
-            except simpy.Interrupt:
-                pass  # the number of working units changed: redraw the clock
+    def _arm(self) -> None:
+        """Draw the failure clock for the units working now (exponential clocks are memoryless: redrawing is exact)."""
+        self.version += 1
+        if self.working:
+            version = self.version
+            delay = self.rng.exponential(self.mtbf_h / self.working)
+            self.fleet.env.timeout(delay).callbacks.append(lambda _: version == self.version and self.unit_down("unit failed"))
 
     def unit_down(self, event: str) -> None:
         self.working -= 1
-        self.fleet.env.process(self.repair())
-        if self.fleet.env.active_process is not self.clock:
-            self.clock.interrupt()
-        self.fleet.group_changed(self, event)
-
-    def repair(self):
         fleet = self.fleet
-        if self.node == UTILITY:  # the utility restores its own supply
-            yield fleet.env.timeout(fleet.repair_h(self.rng, self.mttr_h))
+        if self.node == UTILITY or fleet.crews is None:  # the utility restores its own supply; ample crews never wait
+            fleet.env.timeout(fleet.repair_h(self.rng, self.mttr_h)).callbacks.append(lambda _: self._repaired())
         else:
-            with fleet.crews.request() as crew:
-                yield crew
-                yield fleet.env.timeout(fleet.repair_h(self.rng, self.mttr_h))
+            fleet.env.process(self._crew_repair())
+        self._arm()
+        fleet.group_changed(self, event)
+
+    def _crew_repair(self):
+        fleet = self.fleet
+        with fleet.crews.request() as crew:
+            yield crew
+            yield fleet.env.timeout(fleet.repair_h(self.rng, self.mttr_h))
+        self._repaired()
+
+    def _repaired(self) -> None:
         self.working += 1
-        self.clock.interrupt()
-        fleet.group_changed(self, "unit repaired")
-
-
-class _Systems:
-    """One deployment's GPU systems: a shared failure clock, thinned by the systems already down."""
-
-    def __init__(self, fleet: Fleet, index: int, n: int, system, rack_group: str, rng: np.random.Generator):
-        self.fleet, self.index, self.n, self.rng = fleet, index, n, rng
-        self.mtbf_h, self.mttr_h = system.mtbf_h, system.mttr_h
-        self.component = f"systems:{rack_group.removeprefix('racks:')}#{index}"
-        self.radius = (fleet.spec.deployments[index].racks / n, system.gpus_per_system, system.max_kw / 1000.0)  # racks, GPUs, MW
-        self.down = 0
-        self.log = _Recorder(0.0)
-        fleet.env.process(self.failures())
-
-    def failures(self):
-        env = self.fleet.env
-        while True:
-            yield env.timeout(self.rng.exponential(self.mtbf_h / self.n))
-            if self.rng.random() < self.down / self.n:
-                continue  # the draw fell on a system already down
-            self._change(+1, "system failed")
-            env.process(self.repair())
-
-    def repair(self):
-        yield self.fleet.env.timeout(self.fleet.repair_h(self.rng, self.mttr_h))
-        self._change(-1, "system repaired")
-
-    def _change(self, step: int, event: str) -> None:
-        self.down += step
-        self.log.set(self.fleet.env.now, float(self.down))
-        self.fleet.record(self.component, event, self.down, *self.radius)
+        self._arm()
+        self.fleet.group_changed(self, "unit repaired")
 
 
 class Fleet:
@@ -171,19 +143,17 @@ class Fleet:
         deps = spec.deployments
         rng = named_streams(seed, ["spikes", "grid"] + [f"group:{n}" for n in infra] + [f"systems:{i}" for i in range(len(deps))])
         self.rng = rng
-        self.crews = simpy.Resource(self.env, options.crews or max(1, sum(graph.nodes[n]["units"] for n in infra)))
-        self.rows: list[tuple] = []
+        self.crews = simpy.Resource(self.env, options.crews) if options.crews else None  # None: ample, no queue
+        self.log = EventLog()
         self.failed: set[str] = set()
         self.lost: frozenset[str] = frozenset()
-        self._lost_memo: dict[frozenset[str], frozenset[str]] = {frozenset(): frozenset()}
+        self._lost_memo: dict[frozenset[str], frozenset[str]] = {}
+        self.topology = Topology(graph)
         self.rack_group = [rack_group_id(d.hall, d.system) for d in deps]
         self.racks_up = [_Recorder(1.0) for _ in deps]
         self.groups = {n: _Group(self, n, graph.nodes[n], rng[f"group:{n}"]) for n in infra} if options.facility_failures else {}
         self.generators = [g for n, g in self.groups.items() if graph.nodes[n]["kind"] == "generator"]
-        n_systems = [deployment_systems(spec, d) for d in deps]
-        self.systems = [_Systems(self, i, n_systems[i], spec.cat.systems[d.system], self.rack_group[i], rng[f"systems:{i}"])
-                        for i, d in enumerate(deps) if options.system_failures]
-        self.n_systems = np.array(n_systems, dtype=float)
+        self.n_systems = np.array([deployment_systems(spec, d) for d in deps], dtype=float)
         self.multiplier = _Recorder(1.0)
         self.active_spikes = 0
         self.grid_events: list[GridEvent] = []
@@ -201,8 +171,15 @@ class Fleet:
             return float(rng.lognormal(math.log(mttr_h) - s * s / 2.0, s))
         return float(rng.exponential(mttr_h))
 
+    def repair_draws(self, mttr_h: float):
+        """`repair_h` for arrays: (rng, shape) -> repair times."""
+        if self.options.repair == "lognormal":
+            s = self.options.repair_sigma
+            return lambda rng, shape: rng.lognormal(math.log(mttr_h) - s * s / 2.0, s, shape)
+        return lambda rng, shape: rng.exponential(mttr_h, shape)
+
     def record(self, component: str, event: str, units_down: float, racks: float = 0.0, gpus: float = 0.0, it_mw: float = 0.0) -> None:
-        self.rows.append((self.env.now, component, event, units_down, racks, gpus, it_mw))
+        self.log.add(self.env.now, component, event, units_down, racks, gpus, it_mw)
 
     def group_changed(self, group: _Group, event: str) -> None:
         """Log a unit event; when the group crosses its k-of-n threshold, recompute which racks are cut off."""
@@ -211,7 +188,9 @@ class Fleet:
             (self.failed.add if group.failed else self.failed.discard)(group.node)
             key = frozenset(self.failed)
             if key not in self._lost_memo:
-                self._lost_memo[key] = lost_rack_groups(self.graph, key)
+                if len(self._lost_memo) >= LOST_MEMO_LIMIT:  # bounded: at the highest rates the failed sets are countless
+                    self._lost_memo.clear()
+                self._lost_memo[key] = self.topology.cut_off(key)
             lost, before = self._lost_memo[key], self.lost
             self.lost = lost
             changed = (lost - before) | (before - lost)
@@ -267,13 +246,23 @@ class Fleet:
     def run(self) -> FleetTrace:
         self.env.run(until=self.hours)
         quiet = StateChanges(np.zeros(1), np.zeros(1))
-        down = {s.index: s.log.freeze() for s in self.systems}
+        down, logged = [quiet] * len(self.spec.deployments), []
+        for i, d in enumerate(self.spec.deployments if self.options.system_failures else []):
+            system = self.spec.cat.systems[d.system]
+            c = system_changes(int(self.n_systems[i]), system.mtbf_h, self.repair_draws(system.mttr_h), self.hours, self.rng[f"systems:{i}"])
+            down[i] = StateChanges(np.append(0.0, c.times), np.append(0.0, c.down).astype(float))
+            logged.append(pd.DataFrame({
+                "time_h": c.times, "component": f"systems:{self.rack_group[i].removeprefix('racks:')}#{i}",
+                "event": np.where(c.steps > 0, "system failed", "system repaired"), "units_down": c.down.astype(float),
+                "racks": d.racks / self.n_systems[i], "gpus": float(system.gpus_per_system), "it_mw": system.max_kw / 1000.0,
+            }, columns=EVENT_COLUMNS))
+        self.log.merge(logged)
         return FleetTrace(
             hours=self.hours,
             racks_up=tuple(r.freeze() for r in self.racks_up),
-            systems_down=tuple(down.get(i, quiet) for i in range(len(self.spec.deployments))),
+            systems_down=tuple(down),
             systems=self.n_systems,
             demand_multiplier=self.multiplier.freeze(),
             grid_events=tuple(self.grid_events),
-            events=pd.DataFrame(self.rows, columns=EVENT_COLUMNS),
+            events=self.log.frame(),
         )

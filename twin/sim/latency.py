@@ -40,11 +40,13 @@ def summarize(run: ServingRun, sla: Sla) -> dict[str, float]:
     window = max(hi - lo, 1e-12)
     out = {"requests": float(keep.sum()), "rate_per_s": run.rate_per_s, "max_batch": float(run.max_batch)}
     for name, x in (("ttft_s", ttft[keep]), ("tpot_s", tpot[keep]), ("e2e_s", (run.finished - run.arrival)[keep])):
-        out |= {f"{name}_p{q}": float(v) for q, v in zip(PERCENTILES, np.percentile(x, PERCENTILES), strict=True)}
-        out[f"{name}_mean"] = float(x.mean())
+        # no request at all (zero demand): latencies are undefined (NaN, null in JSON), the load is zero
+        pct = np.percentile(x, PERCENTILES) if x.size else [math.nan] * len(PERCENTILES)
+        out |= {f"{name}_p{q}": float(v) for q, v in zip(PERCENTILES, pct, strict=True)}
+        out[f"{name}_mean"] = float(x.mean()) if x.size else math.nan
     out["throughput_tokens_per_s"] = float(run.tokens[done].sum() / window)
     out["goodput_tokens_per_s"] = float(run.tokens[done & meets].sum() / window)
-    out["sla_share"] = float(meets[keep].mean())
+    out["sla_share"] = float(meets[keep].mean()) if keep.any() else math.nan
     out |= _queue_stats(run)
     return out
 

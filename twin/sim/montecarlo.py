@@ -3,12 +3,19 @@
 Replication r runs on child r of `SeedSequence(seed).spawn(R)`, so its result does not depend
 on how many replications run or on how they are spread over worker processes. Reported per
 KPI: the mean over replications, its standard error, and the 5th, 50th and 95th percentiles.
+
+Replications are streamed: each one's KPIs are kept as it finishes and its hourly series and
+event log dropped, except those of the first `KEPT_SERIES` when series are asked for, so
+memory does not grow with the number of replications; `progress(done, total)` is called as
+they finish.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -44,33 +51,64 @@ class MonteCarlo:
                 "spec_hash": self.spec_hash, "version": self.version}
 
 
-def _run_chunk(spec: Spec, children: list, options: SimOptions, setup: YearSetup | None) -> list[SimulatedYear]:
+KEPT_SERIES = 20  # replications whose hourly series and event log are kept when asked for
+CHUNKS_PER_WORKER = 4  # with several workers, replications go out in this many pieces each (for progress)
+
+
+def _run_chunk(spec: Spec, first: int, children: list, options: SimOptions, setup: YearSetup | None, keep: int) -> list[SimulatedYear]:
+    """Years `first`, `first + 1`, ...; the series of those from `keep` on are dropped before they leave the worker."""
     setup = setup or prepare(spec)
-    return [simulate_year(spec, child, options, setup) for child in children]
+    years = []
+    for r, child in enumerate(children, start=first):
+        y = simulate_year(spec, child, options, setup)
+        years.append(y if r < keep else replace(y, hourly=_EMPTY, events=_EMPTY))
+    return years
+
+
+_EMPTY = pd.DataFrame()
 
 
 def monte_carlo(spec: Spec, seed: int = 0, replications: int = 10, options: SimOptions | None = None, *,
-                workers: int = 1, keep_series: bool = False, setup: YearSetup | None = None) -> MonteCarlo:
+                workers: int = 1, keep_series: bool = False, setup: YearSetup | None = None,
+                progress: Callable[[int, int], None] | None = None) -> MonteCarlo:
     """Simulate `replications` years of `spec`; `workers` > 1 spreads them over processes (same result)."""
     if replications < 1 or workers < 1:
         raise ValueError("replications and workers must be at least 1")
     options = options or SimOptions()
     workers = min(workers, replications)  # a process per replication at most: more would sit idle
     children = seed_sequence(seed).spawn(replications)
+    keep = KEPT_SERIES if keep_series else 0
+    kpis: list[dict] = []
+    kept: list[SimulatedYear] = []
+    first: SimulatedYear | None = None
+
+    def take(years: list[SimulatedYear]) -> None:
+        nonlocal first
+        first = first or years[0]
+        for y in years:
+            kpis.append(y.kpis)
+            if len(kept) < keep:
+                kept.append(y)
+        if progress:
+            progress(len(kpis), replications)
+
     if workers == 1:
-        years = _run_chunk(spec, children, options, setup)
+        setup = setup or prepare(spec)
+        for r, child in enumerate(children):
+            take(_run_chunk(spec, r, [child], options, setup, keep))
     else:
-        chunks = [children[i::workers] for i in range(workers)]
+        size = max(1, math.ceil(replications / (workers * CHUNKS_PER_WORKER)))
+        starts = range(0, replications, size)
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            done = list(pool.map(_run_chunk, [spec] * workers, chunks, [options] * workers, [None] * workers))
-        years = [done[r % workers][r // workers] for r in range(replications)]
-    runs = pd.DataFrame([y.kpis for y in years])
+            futures = [pool.submit(_run_chunk, spec, i, children[i:i + size], options, None, keep) for i in starts]
+            for future in futures:  # in order, so the result is the same for any number of workers
+                take(future.result())
+    runs = pd.DataFrame(kpis)
     bands = {k: _band(runs[k].to_numpy(dtype=float)) for k in runs.columns}
     hourly = events = None
     if keep_series:
-        hourly = pd.concat([y.hourly.assign(replication=r) for r, y in enumerate(years)], ignore_index=True)
-        events = pd.concat([y.events.assign(replication=r) for r, y in enumerate(years)], ignore_index=True)
-    first = years[0]
+        hourly = pd.concat([y.hourly.assign(replication=r) for r, y in enumerate(kept)], ignore_index=True)
+        events = pd.concat([y.events.assign(replication=r) for r, y in enumerate(kept)], ignore_index=True)
     return MonteCarlo(seed, replications, {k: float(runs[k].mean()) for k in runs.columns}, bands, runs, hourly, events,
                       first.cost_breakdown_usd, first.models, first.spec_hash)
 

@@ -318,9 +318,16 @@ class ServingRun:
 
 def simulate_serving(steps: Steps, options: ServingOptions, rate_per_s: float, seed: Seed = 0, *, max_batch: int,
                      input_tokens: int, output_tokens: int, interleaved: bool = True) -> ServingRun:
-    """Play `options.requests` requests at `rate_per_s` through `options.replicas` replicas of `steps`."""
-    if rate_per_s <= 0 or max_batch < 1:
-        raise ValueError("the rate must be positive and max_batch at least 1")
+    """Play `options.requests` requests at `rate_per_s` through `options.replicas` replicas of `steps`.
+
+    A rate of zero (no demand, a valid what-if) is a run with no requests: zero load.
+    """
+    if rate_per_s < 0 or max_batch < 1:
+        raise ValueError("the rate must not be negative and max_batch must be at least 1")
+    if rate_per_s == 0:
+        none = np.zeros(0)
+        return ServingRun(seed if isinstance(seed, int) else None, 0.0, max_batch, none, none, none, none, none,
+                          np.zeros(0, dtype=int), none, none, 0.0, 0.0)
     streams = named_streams(seed, ["arrivals", "lengths", "sessions"])
     traffic = draw_traffic(streams, options, rate_per_s, output_tokens)
     server = _Server(steps, options, traffic, max_batch, interleaved, input_tokens)

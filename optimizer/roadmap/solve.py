@@ -1,0 +1,171 @@
+r"""Solving the roadmap: least discounted cost, or the levelized cost per token by Dinkelbach; then its shadow values.
+
+Levelized cost is a ratio of discounted cost to discounted tokens; as `optimizer.solve`
+does for one year, Dinkelbach's method solves it exactly as a short sequence of MILPs
+$\min C - \lambda T$, each lowering $\lambda$ to the ratio of the plan just found, and the
+last proving $F(\lambda) \ge -$tolerance. The first plan is the least-cost one (demand
+makes it produce tokens), or the most tokens when no demand is set.
+
+Shadow values come from one LP: the roadmap's yes/no choices (halls built, cooling,
+equipment options) fixed at the solution, counts (racks, units, switches) continuous, at
+the final objective; a dual is the change of that objective per unit of a limit.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import pyomo.environ as pyo
+from pyomo.contrib.solver.common.factory import SolverFactory
+
+from optimizer.model import MTOK
+from optimizer.roadmap.model import build_roadmap_model, maximize_pv_tokens, minimize_pv_cost, minimize_pv_cost_less_token_value
+from optimizer.roadmap.problem import RoadmapProblem
+from optimizer.solution import DinkelbachStep, Status
+from optimizer.solve import MAX_DINKELBACH_STEPS, START_REL_GAP, STEP_REL_GAP, Infeasible, SolveError, solve_model
+
+
+@dataclass(frozen=True)
+class RoadmapRun:
+    """A solved roadmap model (its best plan's values loaded) and how the solve went."""
+
+    model: pyo.ConcreteModel
+    status: Status
+    mip_gap: float  # min-cost: relative gap of the discounted cost; levelized: the last step's gap of F over the discounted cost
+    solve_time_s: float
+    price_usd_per_mtok: float | None  # the final Dinkelbach price (levelized), None for min-cost
+    steps: tuple[DinkelbachStep, ...] = ()
+
+
+def solve_roadmap(rp: RoadmapProblem, *, time_limit_s: float = 300.0, rel_gap: float = 1e-3) -> RoadmapRun:
+    """The best roadmap for `rp.objective` within `time_limit_s`.
+
+    Raises:
+        Infeasible: no roadmap meets every year's demand within its limits.
+        SolveError: the time ran out before any roadmap was found.
+    """
+    deadline = time.monotonic() + time_limit_s
+    m = build_roadmap_model(rp)
+    minimize_pv_cost(m)
+    loose = rel_gap if rp.objective == "min-cost" else max(rel_gap, START_REL_GAP)
+    first = solve_model(m, time_limit_s=_left(deadline), rel_gap=loose)
+    if rp.objective == "min-cost":
+        return RoadmapRun(m, first.status, first.gap(), first.solve_time_s, None)
+    if pyo.value(m.pv_tokens_mtok) <= 0:
+        maximize_pv_tokens(m)
+        first = solve_model(m, time_limit_s=_left(deadline), rel_gap=START_REL_GAP)
+        if pyo.value(m.pv_tokens_mtok) <= 0:
+            raise Infeasible("no roadmap within the limits produces any tokens")
+    return _dinkelbach(m, deadline, rel_gap, first.solve_time_s)
+
+
+def _left(deadline: float) -> float:
+    return max(deadline - time.monotonic(), 0.01)
+
+
+def _ratio(m: pyo.ConcreteModel) -> float:
+    tokens = pyo.value(m.pv_tokens_mtok)
+    return pyo.value(m.pv_cost_usd) / tokens if tokens > 0 else math.inf
+
+
+def _dinkelbach(m: pyo.ConcreteModel, deadline: float, rel_gap: float, spent_s: float) -> RoadmapRun:
+    r"""$\lambda_{k+1} = C(x_k)/T(x_k)$ until a step proves $F(\lambda_k) \ge -$tolerance (see `optimizer.solve`)."""
+    best, best_values = _ratio(m), _values(m)
+    cost = pyo.value(m.pv_cost_usd)
+    status: Status = "time-limit"
+    steps, proving = [], False
+    for _ in range(MAX_DINKELBACH_STEPS):
+        minimize_pv_cost_less_token_value(m, best)
+        tolerance = max(rel_gap * cost, 1e-6)
+        progress = tolerance / 2 if proving else tolerance
+        try:
+            step = solve_model(m, time_limit_s=_left(deadline), rel_gap=rel_gap if proving else STEP_REL_GAP, abs_gap=progress)
+        except SolveError:
+            break
+        steps.append(DinkelbachStep(best, step.objective, step.solve_time_s, step.gap(scale=cost)))
+        spent_s += step.solve_time_s
+        if pyo.value(m.pv_tokens_mtok) > 0 and _ratio(m) < best:
+            best, best_values, cost = _ratio(m), _values(m), pyo.value(m.pv_cost_usd)
+        if step.status != "optimal":
+            break
+        if step.objective < -progress:
+            proving = False
+        elif step.bound >= -tolerance:
+            status = "optimal"
+            break
+        else:
+            proving = True
+    _restore(best_values)
+    minimize_pv_cost_less_token_value(m, best)
+    return RoadmapRun(m, status, steps[-1].mip_gap if steps else math.inf, spent_s, best, tuple(steps))
+
+
+def _values(m: pyo.ConcreteModel) -> list:
+    return [(v, v.value) for v in m.component_data_objects(pyo.Var)]
+
+
+def _restore(values: list) -> None:
+    for v, x in values:
+        v.set_value(x, skip_validation=True)
+
+
+@dataclass(frozen=True)
+class Binding:
+    """One limit of one year: its slack at the roadmap, and the LP dual (change of the objective per unit)."""
+
+    year: int
+    kind: str  # utility | demand | positions | budget
+    subject: str  # site, a model, a hall
+    limit: float
+    used: float
+    unit: str
+    dual: float  # objective units (discounted USD, less token value) per unit of the limit
+    levelized_per_unit_usd_per_mtok: float  # dual over discounted tokens: the levelized cost's change
+
+
+def shadow_values(rp: RoadmapProblem, run: RoadmapRun, *, time_limit_s: float = 60.0) -> tuple[Binding, ...]:
+    """Each year's interconnect, demands, budget and built halls' positions, with their duals in the LP at the solution."""
+    lp = run.model.clone()
+    for v in lp.component_data_objects(pyo.Var):
+        if v.is_binary():
+            v.fix(round(v.value))
+        if v.is_integer():  # fixed or not: HiGHS gives duals only for a problem without integers
+            v.domain = pyo.NonNegativeReals
+    result = SolverFactory("highs").solve(lp, load_solutions=False, raise_exception_on_nonoptimal_result=False, time_limit=time_limit_s)
+    try:
+        duals = result.solution_loader.get_duals()
+    except RuntimeError as exc:
+        raise SolveError(f"the LP of the shadow values has no duals ({result.termination_condition.name})") from exc
+    m, tokens = run.model, pyo.value(run.model.pv_tokens_mtok)
+    out = []
+    for t, year in enumerate(rp.years):
+        y, ylp, p = m.year[t], lp.year[t], rp.plans[t]
+        c = ylp.design_hour_power_within_utility
+        mw = (p.utility_kw / 1000.0, pyo.value(y.design_facility_kw) / 1000.0)
+        out.append(Binding(year, "utility", "site", *mw, "MW", duals.get(c, 0.0) * 1000.0, 0.0))
+        for d in p.models:
+            if d.tokens_per_year is not None:
+                c = ylp.demand_met[d.id]
+                out.append(
+                    Binding(
+                        year,
+                        "demand",
+                        d.id,
+                        d.tokens_per_year / MTOK,
+                        pyo.value(y.tokens_mtok[d.id]),
+                        "Mtok/year",
+                        duals.get(c, 0.0),
+                        0.0,
+                    )
+                )
+        if rp.capex_budget_usd[t] is not None:
+            c = lp.capex_within_budget[t]
+            out.append(Binding(year, "budget", "site", rp.capex_budget_usd[t], pyo.value(m.capex_usd[t]), "USD", duals.get(c, 0.0), 0.0))
+        for h in p.halls:
+            if round(pyo.value(m.built[h.id, t])):
+                c = lp.racks_only_in_built_halls[h.id, t]
+                used = sum(pyo.value(y.hall_racks[hh, v]) for (hh, v) in m.HALL_SYSTEMS if hh == h.id)
+                out.append(Binding(year, "positions", h.id, h.positions, used, "positions", duals.get(c, 0.0), 0.0))
+    return tuple(Binding(**{**b.__dict__, "levelized_per_unit_usd_per_mtok": b.dual / tokens if tokens > 0 else 0.0}) for b in out)
