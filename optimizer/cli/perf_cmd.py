@@ -56,13 +56,13 @@ def perf(
 
     from twin.perf import PerfError, operating_point
     from twin.spec import Serving, Sla, WorkloadModel
-
     cat = _catalog(catalog_file)
     if no_speculative and speculative is not None:
         raise InputError("give --speculative N or --no-speculative, not both")
     _known("model", model, cat.models)
     try:
-        given = {"precision": precision, "isl": isl, "osl": osl, "turns": turns, "context_growth_tokens": context_growth, "prefix_cache_hit": cache_hit}
+        given = {"precision": precision, "isl": isl, "osl": osl, "turns": turns, "context_growth_tokens": context_growth,
+                 "prefix_cache_hit": cache_hit}
         sla = {"min_tokens_per_s_per_user": min_interactivity, "max_ttft_s": max_ttft}
         wm = WorkloadModel(
             model=model, **{k: v for k, v in given.items() if v is not None},
@@ -140,7 +140,7 @@ def _show(system: str, wm: WorkloadModel, op: OperatingPoint) -> None:
 
 
 def _serving_text(p) -> str:
-    """'disaggregated 16+11.3, MTP 1.7': mode, decode + prefill GPUs, tokens per step when speculative."""
+    """'disaggregated 16+11.3, MTP 1.70': mode, decode + prefill GPUs, tokens per step when speculative."""
     gpus = f" {p.gpus_per_replica}+{p.prefill_gpus_per_replica:.1f}" if p.disaggregated else ""
     spec = f", MTP {p.speculative_tokens:.2f}" if p.drafts else ""
     return f"{p.serving['mode']}{gpus}{spec}"
@@ -149,7 +149,6 @@ def _serving_text(p) -> str:
 def _compare(cat, wm: WorkloadModel, baseline: str, max_gpus: int | None, max_batch: float | None, as_json: bool,
              native: bool) -> None:
     from twin.perf.compare import compare_systems
-
     rows = compare_systems(cat, wm, baseline, max_gpus=max_gpus, max_batch=max_batch, native=native)
     if as_json:
         print_json({
