@@ -80,13 +80,13 @@ def replica_type(spec: Spec, stream: Stream, *, max_batch: int | None = None, to
     a, b = np.zeros(seqs + 1), np.zeros(seqs + 1)
     for batch in range(1, seqs + 1):
         c2 = min(ctx, 0.999 * cap / batch)
-        t1, t2 = (decode_step_time(system, model, wm.precision, g, batch, c, wm.serving) for c in (c2 / 2.0, c2))
+        t1, t2 = (decode_step_time(system, model, wm.precision, g, batch, c, wm.serving, drafts=p.drafts) for c in (c2 / 2.0, c2))
         b[batch] = (t2 - t1) / (c2 / 2.0)
         a[batch] = t1 - b[batch] * c2 / 2.0
     sz = model_sizes(model, wm.precision)
     cal = shipped_calibration()
     link_gbyte_s = system.scale_up_gbyte_s if g <= system.scale_up_gpus else system.scale_out_gbps / 8.0
-    tps = wm.serving.accepted_tokens_per_step if wm.serving.speculative else 1.0
+    tps = p.speculative_tokens  # the configuration the operating point chose (serving: auto) or was pinned to
     return ReplicaType(
         system=stream.system, gpus=g, max_seqs=seqs,
         token_budget=token_budget or default_token_budget(seqs, wm.isl, wm.osl), tokens_per_step=tps, kv_capacity_tokens=cap,

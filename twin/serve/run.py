@@ -69,14 +69,13 @@ def build_fleet(spec: Spec, model: str, replicas: int | dict[str, int] = 2, *, d
     unknown = sorted(set(counts) - {s.system for s in ss})
     if unknown:
         raise ValueError(f"no deployment of {', '.join(unknown)} serves {model}; systems serving it: {', '.join(s.system for s in ss)}")
-    wm = next(w for w in spec.workload.models if w.model == model)
-    split = wm.serving.disaggregated if disaggregated is None else disaggregated
     pools = []
     for s in ss:
         n = counts.get(s.system, 0)
         if n < 1:
             continue
         kind = replica_type(spec, s, max_batch=max_batch, token_budget=token_budget)
+        split = s.point.disaggregated if disaggregated is None else disaggregated  # as the operating point chose, unless pinned
         if not split:
             pools.append(Pool(kind, n))
             continue
