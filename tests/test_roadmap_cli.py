@@ -51,7 +51,7 @@ def test_each_year_is_a_spec_the_twin_scores_as_predicted(monkeypatch, capsys, s
 def test_a_year_without_racks_is_written_as_none(monkeypatch, capsys, spec_file, tmp_path):
     # Racks ordered now arrive in 2027: 2026 has no racks, no tokens and no cost per token (null, not Infinity).
     text = spec_file.read_text().replace("  system_life_years: 2", "  system_life_years: 2\n  lead_time_years: {systems: 1}")
-    spec_file.write_text(text.replace("{first_year_tokens_per_s: 1.0e6, growth_per_year: 0.5}", "{tokens_per_s: {2026: 0, 2027: 1.0e6}}"))
+    spec_file.write_text(text.replace("{first_year_tokens_per_s: 0.9e6, growth_per_year: 0.5}", "{tokens_per_s: {2026: 0, 2027: 1.0e6}}"))
     out = tmp_path / "roadmap"
     assert aift(monkeypatch, "roadmap", spec_file, "--out", out, "--json") == 0
     first = json.loads(capsys.readouterr().out)["years"][0]

@@ -366,10 +366,12 @@ def _operating_point(cases: list[_Case], model: ModelEntry) -> OperatingPoint:
 
 
 def decode_step_time(system: SystemEntry, model: ModelEntry, precision: str, gpus_per_replica: int, batch: int,
-                     context_tokens: float, serving: Serving, *, cal: Calibration | None = None) -> float:
+                     context_tokens: float, serving: Serving, *, drafts: int | None = None,
+                     cal: Calibration | None = None) -> float:
     """Seconds per decode step of `batch` sequences at `context_tokens` mean context, on the faster layout of that size.
 
-    With speculative decoding a step yields `serving.accepted_tokens_per_step` tokens per sequence.
+    With speculative decoding a step yields `serving.accepted_tokens_per_step` tokens per sequence
+    and verifies floor of it drafts; `drafts` (an operating point's) overrides that count.
     """
     cal = cal or shipped_calibration()
     hw, sz = hardware(system, precision, cal), model_sizes(model, precision)
@@ -381,7 +383,8 @@ def decode_step_time(system: SystemEntry, model: ModelEntry, precision: str, gpu
     if not fits.any():
         raise PerfError(f"{model.id} in {precision} with {batch} sequences of {context_tokens:g} tokens does not fit "
                         f"{gpus_per_replica} GPUs of {system.id}")
-    t = decode_parts(hw, sz, g, dp, float(batch), float(context_tokens), speculation(serving)[1]).total_s
+    per_seq = speculation(serving)[1] if drafts is None else drafts + 1
+    t = decode_parts(hw, sz, g, dp, float(batch), float(context_tokens), per_seq).total_s
     return float(np.min(np.where(fits, t, np.inf)))
 
 
