@@ -27,7 +27,7 @@ from optimizer.roadmap.problem import RoadmapProblem
 from optimizer.solution import DinkelbachStep, Status
 from optimizer.solve import MAX_DINKELBACH_STEPS, START_REL_GAP, STEP_REL_GAP, Infeasible, SolveError, solve_model
 
-SERVE_MOST_MIN_S = 60.0  # the LP of `serve_most` gets this long even when the solve's time is spent
+SERVE_MOST_MIN_S = 300.0  # the LP of `serve_most` gets this long even when the solve's time is spent
 
 
 @dataclass(frozen=True)
@@ -100,13 +100,19 @@ def serve_most(m: pyo.ConcreteModel, time_limit_s: float) -> float:
 
 
 def settle_losses(m: pyo.ConcreteModel) -> None:
-    """Each year's tokens lost to unavailability at the least its constraints allow.
+    """Each year's tokens lost to unavailability (and the bins' tokens it weighs) at the least their constraints allow.
 
     The loss only lowers served tokens: an objective without them (least cost) leaves it
     anywhere above its bound, and a loose Dinkelbach step may too; its bound is exact.
     """
     for t in m.YEARS:
         y = m.year[t]
+        for z in y.component_objects(pyo.Var, descend_into=True):
+            if z.local_name.startswith("tokens_in_bin_"):  # each bin's tokens at their bound first: the loss weighs them
+                rows = z.parent_block().component(z.local_name.replace("tokens_in_bin_", "tokens_of_bin_"))
+                for i in z:
+                    z[i].set_value(0.0)
+                    z[i].set_value(max(0.0, -min(rows[i].lslack(), rows[i].uslack())))
         y.lost_tokens_mtok.set_value(0.0)
         shortfalls = [-min(c.lslack(), c.uslack()) for c in y.tokens_lost_to_unavailability.values()]
         y.lost_tokens_mtok.set_value(max([0.0, *shortfalls]))
