@@ -19,12 +19,18 @@ pytestmark = [
 OUT = Path(__file__).resolve().parent.parent / "test-output" / "browser"
 
 
+def _idle(page, timeout_ms: float = 180_000) -> None:
+    """Wait until the app is not running: a click during a rerun (the engine compiles on first use) is lost."""
+    page.wait_for_function("() => !document.querySelector('[data-testid=stStatusWidget]')", timeout=timeout_ms)
+
+
 def _choose(page, label: str, option: str, attempts: int = 4) -> None:
     """Pick `option` in the select labelled `label`; a click that lands while the app reruns is tried again."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     for _ in range(attempts):
-        page.get_by_label(label).first.click()
+        _idle(page)
+        page.locator('[data-testid="stSelectbox"]', has_text=label).first.click()
         choice = page.get_by_role("option", name=option, exact=True)
         try:
             choice.wait_for(state="visible", timeout=15_000)
