@@ -88,9 +88,13 @@ def test_a_spec_without_a_roadmap_is_bad_input(monkeypatch, capsys, tmp_path):
 
 
 def test_demand_beyond_the_campus_is_infeasible(monkeypatch, capsys, spec_file):
-    # Six positions of Vera Rubin at ~0.79 M tokens/s each serve under 5 M tokens/s; ask for 50 M in 2028.
+    # Six positions of Vera Rubin at ~0.76 M tokens/s each serve under 5 M tokens/s; ask for 44 M in 2028.
+    from optimizer.roadmap.problem import roadmap_problem
+
     text = spec_file.read_text().replace("growth_per_year: 0.5", "growth_per_year: 6.0")
     spec_file.write_text(text)
+    vr = next(s for s in roadmap_problem(load_spec(spec_file), "min-cost").plans[1].systems if s.id == "vr-nvl72")
+    six_racks = 6 * vr.tokens_per_year["gpt-oss-120b"] / (8760 * 3600)  # the token model's rate, all year
     assert aift(monkeypatch, "roadmap", spec_file, "--no-shadow", "--no-verify") == 3
-    # 2027: 1 M x 7 = 7 M tokens/s; the hall-1 and hall-2 positions hold six Vera Rubin racks, ~4.7 M tokens/s.
-    assert "in 2027 the 6 positions of the halls open by then hold at most ~4,7" in capsys.readouterr().err
+    # 2027: 0.9 M x 7 = 6.3 M tokens/s; the hall-1 and hall-2 positions hold six Vera Rubin racks, ~4.5 M tokens/s.
+    assert f"in 2027 the 6 positions of the halls open by then hold at most ~{six_racks:,.0f}" in capsys.readouterr().err
