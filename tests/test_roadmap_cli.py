@@ -8,6 +8,9 @@ import shutil
 
 import pytest
 
+from optimizer.problem import SECONDS_PER_HOUR
+from optimizer.roadmap.explain import HOURS_PER_YEAR
+from optimizer.roadmap.problem import roadmap_problem
 from tests.roadmap_support import ROADMAP_SMALL
 from tests.sweep_support import aift
 from twin.evaluate import evaluate
@@ -88,13 +91,17 @@ def test_a_spec_without_a_roadmap_is_bad_input(monkeypatch, capsys, tmp_path):
 
 
 def test_demand_beyond_the_campus_is_infeasible(monkeypatch, capsys, spec_file):
-    # Six positions of Vera Rubin at ~0.76 M tokens/s each serve under 5 M tokens/s; ask for 44 M in 2028.
-    from optimizer.roadmap.problem import roadmap_problem
-
+    # x7 a year: 0.9 M tokens/s in 2026 (three GB300 racks hold it), 6.3 M in 2027, more than the six positions of
+    # hall-1 and hall-2 hold even all of Vera Rubin (~0.76 M tokens/s a rack).
     text = spec_file.read_text().replace("growth_per_year: 0.5", "growth_per_year: 6.0")
     spec_file.write_text(text)
-    vr = next(s for s in roadmap_problem(load_spec(spec_file), "min-cost").plans[1].systems if s.id == "vr-nvl72")
-    six_racks = 6 * vr.tokens_per_year["gpt-oss-120b"] / (8760 * 3600)  # the token model's rate, all year
+    rp = roadmap_problem(load_spec(spec_file))
+    asked = rp.plans[1].models[0].tokens_per_year
+    most = 6 * max(s.rate("gpt-oss-120b") for s in rp.plans[1].systems)
+    assert rp.plans[0].models[0].tokens_per_year < 3 * max(s.rate("gpt-oss-120b") for s in rp.plans[0].systems if s.id == "gb300-nvl72")
+    assert most < asked  # the campus cannot carry 2027
     assert aift(monkeypatch, "roadmap", spec_file, "--no-shadow", "--no-verify") == 3
-    # 2027: 0.9 M x 7 = 6.3 M tokens/s; the hall-1 and hall-2 positions hold six Vera Rubin racks, ~4.5 M tokens/s.
-    assert f"in 2027 the 6 positions of the halls open by then hold at most ~{six_racks:,.0f}" in capsys.readouterr().err
+    per_s = SECONDS_PER_HOUR * HOURS_PER_YEAR
+    err = capsys.readouterr().err
+    assert f"in 2027 the 6 positions of the halls open by then hold at most ~{most / per_s:,.0f} tokens/s of gpt-oss-120b" in err
+    assert f"but {asked / per_s:,.0f} tokens/s of gpt-oss-120b are asked (positions binds)" in err

@@ -10,8 +10,8 @@ from optimizer.roadmap.schedule import read_roadmap
 from optimizer.roadmap.solve import shadow_values, solve_roadmap
 from tests.roadmap_support import enumerate_schedules, small_roadmap
 
-# Rates at the small spec's SLA: a GB300 NVL72 rack serves ~0.36 M output tokens/s over the year,
-# a Vera Rubin rack ~0.79 M. Demand of 0.3 M then 0.6 M tokens/s takes a rack in 2026 and two
+# Rates at the small spec's SLA: a GB300 NVL72 rack serves ~0.33 M output tokens/s over the year,
+# a Vera Rubin rack ~0.76 M. Demand of 0.3 M then 0.6 M tokens/s takes a rack in 2026 and two
 # GB300 or one Vera Rubin (shipping 2026Q3, so serving from 2027) in 2027.
 TWO_YEARS_ONE_HALL = {
     "roadmap.years": 2,
@@ -66,7 +66,7 @@ def test_lead_times_hold_racks_and_units_back():
     found = read_roadmap(rp, solve_roadmap(rp, rel_gap=1e-9))
     assert found.years[0].plan.racks == {}
     assert found.years[1].plan.racks
-    # 3 M tokens/s in 2027 takes four Vera Rubin racks (0.79 M each), so hall-2 and its units: without a lead
+    # 3 M tokens/s in 2027 takes four Vera Rubin racks (0.76 M each), so hall-2 and its units: without a lead
     # time 2027 adds them; with equipment two years out, 2027 has only 2026's units (the first year's are those
     # on order already), so 2026 buys hall-2's.
     demand = {"gpt-oss-120b": {"tokens_per_s": {2026: 0.3e6, 2027: 3.0e6}}}
@@ -83,10 +83,10 @@ def test_lead_times_hold_racks_and_units_back():
 
 
 def test_a_budget_caps_each_years_spending_at_a_price():
-    # Unconstrained, the least-cost roadmap spends ~$15.8M in 2027 (two Vera Rubin racks); cap 2027 on at $14M.
+    # Unconstrained, the least-cost roadmap spends ~$15.9M in 2027 (two Vera Rubin racks); cap 2027 on at $14M.
     free = roadmap_problem(small_roadmap(), "min-cost")
     unconstrained = solve_roadmap(free, rel_gap=1e-9)
-    assert max(pyo.value(unconstrained.model.capex_usd[t]) for t in (1, 2)) > 14.0e6  # $15.8M in 2027, $22.4M in 2028
+    assert max(pyo.value(unconstrained.model.capex_usd[t]) for t in (1, 2)) > 14.0e6  # $15.9M in 2027, $22.3M in 2028
     capped = roadmap_problem(small_roadmap(**{"roadmap.capex_budget_usd": {2027: 14.0e6}}), "min-cost")
     run = solve_roadmap(capped, rel_gap=1e-9)
     assert pyo.value(run.model.capex_usd[0]) > 14.0e6  # 2026 is before the first listed year: no limit
