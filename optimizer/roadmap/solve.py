@@ -131,7 +131,7 @@ def _dinkelbach(m: pyo.ConcreteModel, deadline: float, rel_gap: float, spent_s: 
     r"""$\lambda_{k+1} = C(x_k)/T(x_k)$ until a step proves $F(\lambda_k) \ge -$tolerance (see `optimizer.solve`)."""
     best, best_values = _ratio(m), _values(m)
     cost = pyo.value(m.pv_cost_usd)
-    status: Status = "time-limit"
+    status: Status = "not-proven"  # until a step proves F >= -tolerance
     steps, proving = [], False
     for _ in range(MAX_DINKELBACH_STEPS):
         minimize_pv_cost_less_token_value(m, best)
@@ -139,7 +139,8 @@ def _dinkelbach(m: pyo.ConcreteModel, deadline: float, rel_gap: float, spent_s: 
         progress = tolerance / 2 if proving else tolerance
         try:
             step = solve_model(m, time_limit_s=_left(deadline), rel_gap=rel_gap if proving else STEP_REL_GAP, abs_gap=progress)
-        except SolveError:
+        except SolveError:  # out of time, or HiGHS stopped on a numerical error: either way this step proves nothing
+            status = "time-limit" if time.monotonic() >= deadline else "not-proven"
             break
         settle_losses(m)
         steps.append(DinkelbachStep(best, step.objective, step.solve_time_s, step.gap(scale=cost)))
@@ -147,6 +148,7 @@ def _dinkelbach(m: pyo.ConcreteModel, deadline: float, rel_gap: float, spent_s: 
         if pyo.value(m.pv_tokens_mtok) > 0 and _ratio(m) < best:
             best, best_values, cost = _ratio(m), _values(m), pyo.value(m.pv_cost_usd)
         if step.status != "optimal":
+            status = step.status
             break
         if step.objective < -progress:
             proving = False
