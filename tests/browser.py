@@ -31,6 +31,22 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_healthy(url: str, proc: subprocess.Popen, timeout_s: float) -> None:
+    """Return once Streamlit at `url` answers its health check; RuntimeError with its output if it exits or times out."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            out = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
+            raise RuntimeError(f"the app did not start:\n{out}")
+        time.sleep(0.3)
+
+
 @contextlib.contextmanager
 def running_app(spec: Path, timeout_s: float = 60) -> Iterator[str]:
     """The app served on 127.0.0.1; yields its URL and stops it afterwards."""
@@ -41,18 +57,7 @@ def running_app(spec: Path, timeout_s: float = 60) -> Iterator[str]:
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                out = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
-                raise RuntimeError(f"the app did not start:\n{out}")
-            time.sleep(0.3)
+        wait_healthy(url, proc, timeout_s)
         yield url
     finally:
         proc.terminate()

@@ -6,13 +6,11 @@ import os
 import shutil
 import signal
 import subprocess
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.browser import free_port
+from tests.browser import free_port, wait_healthy
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
@@ -46,17 +44,10 @@ def test_make_run_listens_on_loopback_only():
     proc = subprocess.Popen(["make", "-o", ".venv/.installed", "run", f"PORT={port}"], cwd=ROOT, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail("make run did not serve the app:\n" + proc.stdout.read().decode(errors="replace"))
-            time.sleep(0.5)
+        try:
+            wait_healthy(f"http://127.0.0.1:{port}", proc, 120)
+        except RuntimeError as exc:
+            pytest.fail(f"make run did not serve the app: {exc}")
         addresses = _listening_addresses(port)
         assert addresses, "the app answers but no listening socket was found"
         assert all(_loopback(a) for a in addresses), addresses

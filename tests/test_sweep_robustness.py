@@ -40,6 +40,16 @@ def test_out_that_is_not_a_runs_folder_is_refused_before_anything(monkeypatch, c
     assert mine.read_text() == "mine\n"
 
 
+def _refused_at_line(monkeypatch, capsys, grid, needle: str, words: str) -> None:
+    """The sweep exits 2 with `words` at the grid line holding `needle`, and creates no runs folder."""
+    runs = grid.parent / "runs"
+    assert aift(monkeypatch, "sweep", grid, "--out", runs) == 2
+    err = capsys.readouterr().err
+    assert f"{grid}:{_line(grid, needle)}:" in err
+    assert words in err
+    assert not runs.exists()
+
+
 SAMPLES = {  # parameter line -> the words
     "site.tariff.price_usd_per_mwh: [.nan, 100]": "both ends must be finite numbers",
     "site.tariff.price_usd_per_mwh: [40, .inf]": "both ends must be finite numbers",
@@ -52,11 +62,7 @@ SAMPLES = {  # parameter line -> the words
 @pytest.mark.parametrize("parameter", list(SAMPLES))
 def test_a_sample_range_that_cannot_be_drawn_is_refused_at_its_line(monkeypatch, capsys, tmp_path, parameter):
     grid = write_grid(tmp_path / "g.yaml", f"job: static\nsample:\n  n: 3\n  parameters:\n    {parameter}\n")
-    assert aift(monkeypatch, "sweep", grid, "--out", tmp_path / "runs") == 2
-    err = capsys.readouterr().err
-    assert f"{grid}:{_line(grid, parameter)}:" in err
-    assert SAMPLES[parameter] in err
-    assert not (tmp_path / "runs").exists()
+    _refused_at_line(monkeypatch, capsys, grid, parameter, SAMPLES[parameter])
 
 
 @pytest.mark.parametrize("where", ["seed: {}\n", "sample:\n  seed: {}\n"])
@@ -65,11 +71,7 @@ def test_a_seed_of_2_to_the_63_is_refused_at_its_line(monkeypatch, capsys, tmp_p
     body = "job: static\n" + where.format(seed) + ("  n: 2\n  parameters: {'deployments[0].racks': [10, 20]}\n" if "sample" in where
                                                    else "grid:\n  deployments[0].racks: [10, 20]\n")
     grid = write_grid(tmp_path / "g.yaml", body)
-    assert aift(monkeypatch, "sweep", grid, "--out", tmp_path / "runs") == 2
-    err = capsys.readouterr().err
-    assert f"{grid}:{_line(grid, str(seed))}:" in err
-    assert "less than or equal to 9223372036854775807" in err
-    assert not (tmp_path / "runs").exists()
+    _refused_at_line(monkeypatch, capsys, grid, str(seed), "less than or equal to 9223372036854775807")
 
 
 def test_a_grid_of_10_to_the_12_is_counted_and_refused_with_an_estimate(monkeypatch, capsys, tmp_path):
@@ -102,11 +104,7 @@ PATHS = {
 @pytest.mark.parametrize("line", list(PATHS))
 def test_an_override_path_that_leads_nowhere_is_refused_before_the_sweep(monkeypatch, capsys, tmp_path, line):
     grid = write_grid(tmp_path / "g.yaml", f"job: static\ngrid:\n  deployments[0].racks: [10, 20]\n  {line}\n")
-    assert aift(monkeypatch, "sweep", grid, "--out", tmp_path / "runs") == 2
-    err = capsys.readouterr().err
-    assert f"{grid}:{_line(grid, line)}:" in err
-    assert PATHS[line] in err
-    assert not (tmp_path / "runs").exists()
+    _refused_at_line(monkeypatch, capsys, grid, line, PATHS[line])
 
 
 def test_a_value_the_spec_rejects_is_a_failed_scenario_not_a_bad_path(tmp_path):
