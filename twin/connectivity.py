@@ -46,14 +46,6 @@ class Topology:
             out = out * (1.0 - out_all)
         return out
 
-    def cut_off(self, failed: frozenset[str]) -> frozenset[str]:
-        """Rack groups without power or a needed cooling medium in one scenario: `live` for a single
-        0/1 case in plain Python, fast enough to call on every change of a simulated year."""
-        works: dict[str, bool] = {}
-        for node in self.order:
-            works[node] = node not in failed and all(any(works[s] for s in suppliers) for suppliers in self.inputs[node])
-        return frozenset(r for r in self.racks if not works[r])
-
     def live(self, failed: Mapping[str, np.ndarray], scenarios: int) -> dict[str, np.ndarray]:
         """Node -> (scenarios,) 1.0 where it works; `failed` maps nodes to where they have failed."""
         ones = np.ones(scenarios)

@@ -1,7 +1,9 @@
 """Simulation: a year of failures, repairs, demand spikes and grid events (`fleet`, `year`,
 `montecarlo`), and requests through continuous-batching replicas (`serving`).
 
-Both are SimPy models: one process per behaviour, failures as interrupts, repair crews as
-resources. Every random draw comes from one `numpy.random.SeedSequence(seed)`, one named
+Failures and repairs of facility units and GPU systems are drawn in numpy, each unit an
+alternating renewal (`facility_failures`, `system_failures`); SimPy runs what needs an event
+loop: finite repair crews shared by every group (`facility_queue`), demand spikes, grid
+events and the requests through replicas. Every random draw comes from one `numpy.random.SeedSequence(seed)`, one named
 stream per source (`twin.sim.rng`), so the same seed gives the same result.
 """

@@ -44,7 +44,8 @@ class EventLog:
         if not parts:
             return
         beyond = [p.iloc[self.limit:] for p in parts]  # past its own first `limit`, no row can be among the first `limit` of all
-        both = pd.concat([pd.DataFrame(self.rows, columns=EVENT_COLUMNS), *(p.iloc[: self.limit] for p in parts)], ignore_index=True)
+        kept = [pd.DataFrame(self.rows, columns=EVENT_COLUMNS)] if self.rows else []
+        both = pd.concat([*kept, *(p.iloc[: self.limit] for p in parts)], ignore_index=True)
         both = both.sort_values("time_h", kind="stable", ignore_index=True)
         self.rows = list(both.iloc[: self.limit].itertuples(index=False, name=None))
         rest = pd.concat([both.iloc[self.limit:], *beyond], ignore_index=True)
@@ -53,6 +54,36 @@ class EventLog:
                 n=("time_h", "size"), first_h=("time_h", "min"), racks=("racks", "sum"), gpus=("gpus", "sum"), it_mw=("it_mw", "sum"))
             for (component, event), g in grouped.iterrows():
                 self._count(component, event, g["n"], g["first_h"], g["racks"], g["gpus"], g["it_mw"])
+
+    def add_arrays(self, times: np.ndarray, code: np.ndarray, labels: list[tuple[str, str]], units_down: np.ndarray,
+                   blast: np.ndarray, blast_rows: np.ndarray | None = None, blast_at: np.ndarray | None = None) -> None:
+        """Add one source's events given as arrays in time order, without a Python object per event.
+
+        Row i is `labels[code[i]]` (component, event) with `units_down[i]`; its (racks, gpus, it_mw) are
+        `blast[code[i]]`, plus `blast_at[j]` on the rows `blast_rows[j]`. Rows past the limit are counted
+        straight away; the first `limit` are merged with the rows kept so far.
+        """
+        rows = blast_rows if blast_rows is not None else np.zeros(0, np.int64)
+        extra = blast_at if blast_at is not None else np.zeros((0, 3))
+        head = min(self.limit, times.size)
+        if times.size > head:
+            rest = code[head:]
+            n = np.bincount(rest, minlength=len(labels))
+            first = np.full(len(labels), np.inf)
+            np.minimum.at(first, rest, times[head:])
+            sums = n[:, None] * blast
+            late = rows >= head
+            np.add.at(sums, code[rows[late]], extra[late])
+            for c in np.flatnonzero(n):
+                self._count(*labels[c], float(n[c]), float(first[c]), *(float(v) for v in sums[c]))
+        if head:
+            b = blast[code[:head]]
+            early = rows < head
+            np.add.at(b, rows[early], extra[early])
+            names = np.array(labels, dtype=object).reshape(-1, 2)[code[:head]]
+            self.merge([pd.DataFrame({"time_h": times[:head], "component": names[:, 0], "event": names[:, 1],
+                                      "units_down": units_down[:head].astype(float), "racks": b[:, 0], "gpus": b[:, 1],
+                                      "it_mw": b[:, 2]}, columns=EVENT_COLUMNS)])
 
     def frame(self) -> pd.DataFrame:
         """The log: kept rows in time order, then one row per aggregated (component, event)."""

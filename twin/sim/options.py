@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal, get_args
 
@@ -71,3 +72,10 @@ class SimOptions:
         bad = [k for k, ok in checks.items() if not ok]
         if bad:
             raise ValueError(f"invalid simulation option(s): {', '.join(bad)}")
+
+    def repair_draws(self, mttr_h: float):
+        """Repair times of mean `mttr_h` from the configured distribution, as `(rng, shape) -> draws` (shape None: one float)."""
+        if self.repair == "lognormal":
+            s = self.repair_sigma
+            return lambda rng, shape: rng.lognormal(math.log(mttr_h) - s * s / 2.0, s, shape)
+        return lambda rng, shape: rng.exponential(mttr_h, shape)

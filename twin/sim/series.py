@@ -11,12 +11,14 @@ spike multiplier. Without failures and spikes this is evaluate's `min(D, 1)`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
 from twin.production import Stream
 from twin.sim.fleet import FleetTrace, StateChanges
+
+BLOCK_HOURS = 730  # hours computed at once (a month)
 
 
 @dataclass(frozen=True)
@@ -34,11 +36,11 @@ def value_at(c: StateChanges, t: np.ndarray) -> np.ndarray:
     return c.values[np.searchsorted(c.times, t, side="right") - 1]
 
 
-def _pieces(hours: int, changes: list[StateChanges]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(start, length, hour) of the pieces between change points and hour boundaries."""
-    t = np.unique(np.concatenate([np.arange(hours, dtype=float)] + [c.times for c in changes]))
-    t = t[t < hours]
-    return t, np.diff(np.append(t, float(hours))), t.astype(int)
+def _pieces(lo: int, hi: int, changes: list[StateChanges]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(start, length, hour - lo) of the pieces of hours lo..hi between change points and hour boundaries."""
+    inside = [c.times[np.searchsorted(c.times, lo, side="right"):np.searchsorted(c.times, hi)] for c in changes]
+    t = np.unique(np.concatenate([np.arange(lo, hi, dtype=float), *inside]))
+    return t, np.diff(np.append(t, float(hi))), t.astype(int) - lo
 
 
 def _hourly(hour: np.ndarray, weights: np.ndarray, hours: int) -> np.ndarray:
@@ -50,26 +52,39 @@ def _share_up(trace: FleetTrace, d: int, t: np.ndarray) -> np.ndarray:
 
 
 def hourly_shares(trace: FleetTrace, ss: list[Stream], demand: np.ndarray) -> HourlyShares:
-    """Hourly busy shares per stream, pooled per model, and availability per deployment."""
-    hours = demand.size
+    """Hourly busy shares per stream, pooled per model, and availability per deployment.
+
+    Computed a block of hours at a time, so memory stays bounded however many change points the year has.
+    """
+    blocks = [_block(trace, ss, demand, lo, min(lo + BLOCK_HOURS, demand.size)) for lo in range(0, demand.size, BLOCK_HOURS)]
+    return HourlyShares(*(np.concatenate([getattr(b, f.name) for b in blocks], axis=-1) for f in fields(HourlyShares)))
+
+
+def _block(trace: FleetTrace, ss: list[Stream], demand: np.ndarray, lo: int, hi: int) -> HourlyShares:
+    """`hourly_shares` for hours lo..hi."""
+    hours = hi - lo
     deps = len(trace.racks_up)
     racks_up, available = np.zeros((deps, hours)), np.zeros((deps, hours))
     for d in range(deps):
-        t, length, hour = _pieces(hours, [trace.racks_up[d], trace.systems_down[d]])
+        t, length, hour = _pieces(lo, hi, [trace.racks_up[d], trace.systems_down[d]])
         racks_up[d] = _hourly(hour, value_at(trace.racks_up[d], t) * length, hours)
         available[d] = _hourly(hour, _share_up(trace, d, t) * length, hours)
-    t, length, hour = _pieces(hours, [trace.demand_multiplier])
+    t, length, hour = _pieces(lo, hi, [trace.demand_multiplier])
     multiplier = _hourly(hour, value_at(trace.demand_multiplier, t) * length, hours)
 
     busy = np.zeros((len(ss), hours))
+    shared: tuple = ((), None)  # models served by the same deployments share their pieces and shares up
     for model in dict.fromkeys(s.model for s in ss):
         idx = [k for k, s in enumerate(ss) if s.model == model]
         cap = np.array([ss[k].capacity_tokens_per_s for k in idx])
-        deps_m = sorted({ss[k].deployment for k in idx})
-        t, length, hour = _pieces(hours, [trace.demand_multiplier] + [c for d in deps_m for c in (trace.racks_up[d], trace.systems_down[d])])
-        up = np.array([_share_up(trace, ss[k].deployment, t) for k in idx])
+        deps_m = tuple(sorted({ss[k].deployment for k in idx}))
+        if shared[0] != deps_m:
+            t, length, hour = _pieces(lo, hi, [trace.demand_multiplier] + [c for d in deps_m for c in (trace.racks_up[d], trace.systems_down[d])])
+            shared = (deps_m, (t, length, hour, {d: _share_up(trace, d, t) for d in deps_m}))
+        t, length, hour, share_up = shared[1]
+        up = np.array([share_up[ss[k].deployment] for k in idx])
         online = cap @ up / cap.sum()  # exactly 1.0 with every system up
-        wanted = demand[hour] * value_at(trace.demand_multiplier, t)
+        wanted = (demand[lo:hi])[hour] * value_at(trace.demand_multiplier, t)
         served = np.minimum(1.0, np.divide(wanted, online, out=np.zeros_like(online), where=online > 0))
         for row, k in enumerate(idx):
             busy[k] = _hourly(hour, up[row] * served * length, hours)

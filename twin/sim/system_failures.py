@@ -5,7 +5,8 @@ A system fails after an exponential time of mean MTBF and is swapped after a rep
 crews and nothing else depends on them, so their states need no event loop. Each system's
 alternating up/down times are drawn in blocks of cycles (memory stays bounded whatever the
 rates), and the merged change points give the number of systems down over the year.
-The work is proportional to the failures, not to the systems or the hours.
+The work is proportional to the failures, not to the systems or the hours. The facility's
+units with ample crews are the same model and are drawn here too (`twin.sim.facility_failures`).
 """
 
 from __future__ import annotations
