@@ -16,7 +16,7 @@ import numpy as np
 
 from twin.connectivity import Topology
 
-BLOCK = 65_536  # crossings evaluated at once: memory ~ graph nodes x BLOCK floats
+BLOCK = 16_384  # crossings evaluated at once: memory ~ graph nodes x BLOCK floats
 
 
 @dataclass(frozen=True)

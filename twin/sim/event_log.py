@@ -8,11 +8,27 @@ bounded whatever the rates. The fleet's own state is kept apart, so the KPIs are
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import numpy as np
 import pandas as pd
 
 EVENT_COLUMNS = ["time_h", "component", "event", "units_down", "racks", "gpus", "it_mw"]
 EVENT_LOG_LIMIT = 100_000
+
+
+@dataclass(frozen=True)
+class EventArrays:
+    """One source's events in time order as arrays: row i is `labels[code[i]]` (component, event) with
+    `units_down[i]`; its (racks, gpus, it_mw) are `blast[code[i]]`, plus `blast_at[j]` on the rows `blast_rows[j]`."""
+
+    times: np.ndarray
+    code: np.ndarray
+    labels: list[tuple[str, str]]
+    units_down: np.ndarray
+    blast: np.ndarray
+    blast_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    blast_at: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))
 
 
 class EventLog:
@@ -55,35 +71,44 @@ class EventLog:
             for (component, event), g in grouped.iterrows():
                 self._count(component, event, g["n"], g["first_h"], g["racks"], g["gpus"], g["it_mw"])
 
-    def add_arrays(self, times: np.ndarray, code: np.ndarray, labels: list[tuple[str, str]], units_down: np.ndarray,
-                   blast: np.ndarray, blast_rows: np.ndarray | None = None, blast_at: np.ndarray | None = None) -> None:
-        """Add one source's events given as arrays in time order, without a Python object per event.
+    def add_arrays(self, parts: list[EventArrays]) -> None:
+        """Add sources' events given as arrays, without a Python object per event: the first `limit` of all of
+        them are merged with the rows kept so far, the others counted straight away."""
+        heads = [min(self.limit, p.times.size) for p in parts]
+        if sum(heads) > self.limit:  # the time of the limit-th event of all the parts: rows past it are counted
+            cut = np.partition(np.concatenate([p.times[:h] for p, h in zip(parts, heads, strict=True)]), self.limit - 1)[self.limit - 1]
+            room = self.limit - sum(int(np.searchsorted(p.times, cut, "left")) for p in parts)
+            heads = []
+            for p in parts:
+                lo, hi = (int(np.searchsorted(p.times, cut, side)) for side in ("left", "right"))
+                heads.append(lo + min(hi - lo, room))
+                room -= heads[-1] - lo
+        frames = []
+        for p, head in zip(parts, heads, strict=True):
+            self._count_arrays(p, head)
+            if head:
+                b = p.blast[p.code[:head]]
+                early = p.blast_rows < head
+                np.add.at(b, p.blast_rows[early], p.blast_at[early])
+                names = np.array(p.labels, dtype=object).reshape(-1, 2)[p.code[:head]]
+                frames.append(pd.DataFrame({"time_h": p.times[:head], "component": names[:, 0], "event": names[:, 1],
+                                            "units_down": p.units_down[:head].astype(float), "racks": b[:, 0], "gpus": b[:, 1],
+                                            "it_mw": b[:, 2]}, columns=EVENT_COLUMNS))
+        self.merge(frames)
 
-        Row i is `labels[code[i]]` (component, event) with `units_down[i]`; its (racks, gpus, it_mw) are
-        `blast[code[i]]`, plus `blast_at[j]` on the rows `blast_rows[j]`. Rows past the limit are counted
-        straight away; the first `limit` are merged with the rows kept so far.
-        """
-        rows = blast_rows if blast_rows is not None else np.zeros(0, np.int64)
-        extra = blast_at if blast_at is not None else np.zeros((0, 3))
-        head = min(self.limit, times.size)
-        if times.size > head:
-            rest = code[head:]
-            n = np.bincount(rest, minlength=len(labels))
-            first = np.full(len(labels), np.inf)
-            np.minimum.at(first, rest, times[head:])
-            sums = n[:, None] * blast
-            late = rows >= head
-            np.add.at(sums, code[rows[late]], extra[late])
-            for c in np.flatnonzero(n):
-                self._count(*labels[c], float(n[c]), float(first[c]), *(float(v) for v in sums[c]))
-        if head:
-            b = blast[code[:head]]
-            early = rows < head
-            np.add.at(b, rows[early], extra[early])
-            names = np.array(labels, dtype=object).reshape(-1, 2)[code[:head]]
-            self.merge([pd.DataFrame({"time_h": times[:head], "component": names[:, 0], "event": names[:, 1],
-                                      "units_down": units_down[:head].astype(float), "racks": b[:, 0], "gpus": b[:, 1],
-                                      "it_mw": b[:, 2]}, columns=EVENT_COLUMNS)])
+    def _count_arrays(self, p: EventArrays, head: int) -> None:
+        """Count the rows of `p` from `head` on."""
+        if p.times.size <= head:
+            return
+        rest = p.code[head:]
+        n = np.bincount(rest, minlength=len(p.labels))
+        first = np.full(len(p.labels), np.inf)
+        np.minimum.at(first, rest, p.times[head:])
+        sums = n[:, None] * p.blast
+        late = p.blast_rows >= head
+        np.add.at(sums, p.code[p.blast_rows[late]], p.blast_at[late])
+        for c in np.flatnonzero(n):
+            self._count(*p.labels[c], float(n[c]), float(first[c]), *(float(v) for v in sums[c]))
 
     def frame(self) -> pd.DataFrame:
         """The log: kept rows in time order, then one row per aggregated (component, event)."""

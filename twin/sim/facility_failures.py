@@ -52,49 +52,34 @@ def unit_groups(graph: nx.DiGraph) -> list[UnitGroup]:
 
 
 @dataclass(frozen=True)
-class UnitChanges:
-    """Every unit event of a year in time order (events at one instant: the utility's first, then by group)."""
+class GroupChanges:
+    """Every unit event of one group in time order (units failing to start at one instant: one row each)."""
 
     times: np.ndarray  # h
-    group: np.ndarray  # index into the groups
     event: np.ndarray  # index into UNIT_EVENTS
-    down: np.ndarray  # units of that group down just after the event
-
-    @staticmethod
-    def merged(parts: Sequence[tuple[int, np.ndarray, np.ndarray, np.ndarray]]) -> UnitChanges:
-        """One timeline from per-group (group, times, events, down), each in time order; ties keep the parts' order."""
-        if not parts:
-            return UnitChanges(np.zeros(0), np.zeros(0, np.int32), np.zeros(0, np.int8), np.zeros(0, np.int32))
-        times = np.concatenate([p[1] for p in parts])
-        order = np.argsort(times, kind="stable")
-        group = np.concatenate([np.full(p[1].size, p[0], np.int32) for p in parts])
-        event = np.concatenate([p[2] for p in parts]).astype(np.int8)
-        down = np.concatenate([p[3] for p in parts]).astype(np.int32)
-        return UnitChanges(times[order], group[order], event[order], down[order])
+    down: np.ndarray  # units of the group down just after the event
 
 
 def drawn_changes(groups: Sequence[UnitGroup], repair: Callable[[float], RepairDraws], hours: float,
-                  rngs: Sequence[np.random.Generator]) -> UnitChanges:
-    """Every unit event of `groups` over `hours` with ample crews; `repair(mttr_h)` gives the repair-time draws."""
-    order = sorted(range(len(groups)), key=lambda i: groups[i].node != UTILITY)  # the utility first: generators need its outages
+                  rngs: Sequence[np.random.Generator]) -> list[GroupChanges]:
+    """Every unit event of each of `groups` over `hours` with ample crews; `repair(mttr_h)` gives the repair-time draws."""
+    out: dict[int, GroupChanges] = {}
     outages = np.zeros(0)
-    parts = []
-    for i in order:
+    for i in sorted(range(len(groups)), key=lambda i: groups[i].node != UTILITY):  # the utility first: generators need its outages
         g = groups[i]
         if g.is_generator and outages.size:
-            times, events, down = _generator_changes(g, repair(g.mttr_h), hours, rngs[i], outages)
+            out[i] = _generator_changes(g, repair(g.mttr_h), hours, rngs[i], outages)
         else:
             c = system_changes(g.units, g.mtbf_h, repair(g.mttr_h), hours, rngs[i])
-            times, events, down = c.times, np.where(c.steps > 0, FAILED, REPAIRED), c.down
+            out[i] = GroupChanges(c.times, np.where(c.steps > 0, FAILED, REPAIRED).astype(np.int8), c.down.astype(np.int32))
         if g.node == UTILITY:
-            outages = times[events == FAILED]
-        parts.append((i, times, events, down))
-    return UnitChanges.merged(parts)
+            outages = out[i].times[out[i].event == FAILED]
+    return [out[i] for i in range(len(groups))]
 
 
 def _generator_changes(g: UnitGroup, repair: RepairDraws, hours: float, rng: np.random.Generator,
-                       outages: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(times, events, down) of a generator group whose units also fail to start at the utility's `outages`."""
+                       outages: np.ndarray) -> GroupChanges:
+    """The unit events of a generator group whose units also fail to start at the utility's `outages`."""
     unit, k = np.nonzero(rng.random((g.units, outages.size)) < g.fail_to_start)  # by unit, then by outage
     span = hours + 1.0  # unit u's outages as keys u * span + t: one sorted array for every unit
     keys = unit * span + outages[k]
@@ -116,4 +101,4 @@ def _generator_changes(g: UnitGroup, repair: RepairDraws, hours: float, rng: np.
         alive = alive[back < hours]
     t, e, s = np.concatenate(times), np.concatenate(events), np.concatenate(steps)
     order = np.lexsort((-s, t))  # a unit failing at the instant another is back: the failure first, so `down` never goes negative
-    return t[order], e[order], np.cumsum(s[order], dtype=np.int64)
+    return GroupChanges(t[order], e[order].astype(np.int8), np.cumsum(s[order], dtype=np.int32))

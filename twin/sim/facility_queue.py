@@ -19,7 +19,7 @@ import numpy as np
 import simpy
 
 from twin.graph import UTILITY
-from twin.sim.facility_failures import FAILED, FAILED_TO_START, REPAIRED, RepairDraws, UnitChanges, UnitGroup
+from twin.sim.facility_failures import FAILED, FAILED_TO_START, REPAIRED, GroupChanges, RepairDraws, UnitGroup
 
 
 class _Queued:
@@ -83,11 +83,9 @@ class _CrewModel:
 
 
 def queued_changes(groups: Sequence[UnitGroup], repair: Callable[[float], RepairDraws], hours: float,
-                   rngs: Sequence[np.random.Generator], crews: int) -> UnitChanges:
-    """Every unit event of `groups` over `hours` with `crews` shared repair crews (logged in time order)."""
+                   rngs: Sequence[np.random.Generator], crews: int) -> list[GroupChanges]:
+    """Every unit event of each of `groups` over `hours` with `crews` shared repair crews."""
     model = _CrewModel(groups, repair, rngs, crews)
     model.env.run(until=hours)
-    if not model.log:
-        return UnitChanges.merged([])
-    t, g, e, d = (np.array(c) for c in zip(*model.log, strict=True))
-    return UnitChanges(t.astype(float), g.astype(np.int32), e.astype(np.int8), d.astype(np.int32))
+    t, g, e, d = (np.array(c) for c in zip(*model.log, strict=True)) if model.log else (np.zeros(0, int),) * 4
+    return [GroupChanges(t[g == i].astype(float), e[g == i].astype(np.int8), d[g == i].astype(np.int32)) for i in range(len(groups))]

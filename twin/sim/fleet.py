@@ -4,8 +4,8 @@ Every power and cooling group's units fail and are repaired (`twin.sim.facility_
 draws them in numpy per group with ample crews; `twin.sim.facility_queue` runs them in SimPy
 when finite crews share the repairs), which gives each group's units down after every unit
 event. A group fails when fewer than `units_needed` units work; only the instants where a
-group crosses that threshold are visited here, and the graph (`Topology.cut_off`) then
-decides which rack groups lose power or a cooling medium. GPU systems fail at 1/MTBF each
+group crosses that threshold are visited, all at once: the graph (`twin.sim.cut_off`)
+decides which rack groups lose power or a cooling medium after each. GPU systems fail at 1/MTBF each
 and are swapped by the vendor without waiting for a crew, so they are drawn all at once in
 numpy (`twin.sim.system_failures`). Demand spikes and grid events are SimPy processes (a
 few events each).
@@ -27,9 +27,9 @@ import simpy
 
 from twin.connectivity import Topology
 from twin.deployments import deployment_systems
-from twin.graph import is_infrastructure, rack_group_id
+from twin.graph import UTILITY, is_infrastructure, rack_group_id
 from twin.sim.cut_off import cut_off
-from twin.sim.event_log import EVENT_COLUMNS, EventLog
+from twin.sim.event_log import EVENT_COLUMNS, EventArrays, EventLog
 from twin.sim.facility_failures import UNIT_EVENTS, drawn_changes, unit_groups
 from twin.sim.facility_queue import queued_changes
 from twin.sim.options import GridEvent, SimOptions
@@ -125,28 +125,31 @@ class Fleet:
         self.log.add(self.env.now, component, event, units_down, racks, gpus, it_mw)
 
     def facility(self) -> None:
-        """Draw every facility unit event, then visit the instants where a group crosses its k-of-n threshold."""
+        """Draw every facility unit event, then visit only the instants where a group crosses its k-of-n threshold."""
         if not self.groups:
             return
-        rngs = [self.rng[f"group:{g.node}"] for g in self.groups]
+        groups = self.groups
+        rngs = [self.rng[f"group:{g.node}"] for g in groups]
         draw = self.options.repair_draws
-        c = (queued_changes(self.groups, draw, self.hours, rngs, self.options.crews) if self.options.crews
-             else drawn_changes(self.groups, draw, self.hours, rngs))
-        slack = np.array([g.units - g.needed for g in self.groups])
-        failed = c.down > slack[c.group]
-        by_group = np.argsort(c.group, kind="stable")  # each group's events in time order
-        before = np.zeros_like(failed)
-        before[by_group[1:]] = failed[by_group[:-1]]
-        starts = np.r_[True, c.group[by_group[1:]] != c.group[by_group[:-1]]] if c.group.size else np.zeros(0, bool)
-        before[by_group[starts]] = False  # every group starts with all its units working
-        crossings = np.flatnonzero(failed != before)
-        del by_group, starts, before, failed
-        cut = cut_off(self.graph, self.topology, [g.node for g in self.groups], c.group[crossings])
-        times = c.times[crossings]
-        self.racks_up = [_changes(times, cut.works[r]) for r in self.rack_group]
-        labels = [(g.node, e) for g in self.groups for e in UNIT_EVENTS]
-        self.log.add_arrays(c.times, c.group.astype(np.int64) * len(UNIT_EVENTS) + c.event, labels, c.down,
-                            np.zeros((len(labels), 3)), crossings, cut.blast)
+        parts = (queued_changes(groups, draw, self.hours, rngs, self.options.crews) if self.options.crews
+                 else drawn_changes(groups, draw, self.hours, rngs))
+        crossed = []  # per group, its rows where it fails (fewer than `needed` units work) or works again
+        for g, c in zip(groups, parts, strict=True):
+            failed = c.down > g.units - g.needed
+            crossed.append(np.flatnonzero(failed != np.r_[False, failed[:-1]]))
+        sequence = sorted(range(len(groups)), key=lambda i: groups[i].node != UTILITY)  # at one instant the utility's outage first
+        times = np.concatenate([parts[i].times[crossed[i]] for i in sequence])
+        order = np.argsort(times, kind="stable")
+        who = np.concatenate([np.full(crossed[i].size, i) for i in sequence])[order]
+        cut = cut_off(self.graph, self.topology, [g.node for g in groups], who)
+        self.racks_up = [_changes(times[order], cut.works[r]) for r in self.rack_group]
+        blast = np.empty_like(cut.blast)
+        blast[order] = cut.blast  # back in the order of `sequence`
+        ends = np.cumsum([crossed[i].size for i in sequence])
+        self.log.add_arrays([
+            EventArrays(parts[i].times, parts[i].event, [(groups[i].node, e) for e in UNIT_EVENTS], parts[i].down,
+                        np.zeros((len(UNIT_EVENTS), 3)), crossed[i], blast[end - crossed[i].size:end])
+            for i, end in zip(sequence, ends, strict=True)])
 
     def spikes(self):
         o, rng = self.options, self.rng["spikes"]
@@ -193,8 +196,8 @@ class Fleet:
             down[i] = StateChanges(np.append(0.0, c.times), np.append(0.0, c.down).astype(float))
             component = f"systems:{self.rack_group[i].removeprefix('racks:')}#{i}"
             blast = [d.racks / self.n_systems[i], float(system.gpus_per_system), system.max_kw / 1000.0]
-            self.log.add_arrays(c.times, (c.steps < 0).astype(np.int64), [(component, "system failed"), (component, "system repaired")],
-                                c.down, np.array([blast, blast]))
+            self.log.add_arrays([EventArrays(c.times, (c.steps < 0).astype(np.int64), [(component, "system failed"), (component, "system repaired")],
+                                             c.down, np.array([blast, blast]))])
         return FleetTrace(
             hours=self.hours,
             racks_up=tuple(self.racks_up),
