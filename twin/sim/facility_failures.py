@@ -7,8 +7,8 @@ are then independent alternating renewals, drawn all at once as the GPU systems 
 Generators are the one coupling: at each utility outage every working generator unit fails
 to start with the catalog probability and goes for repair. So the utility is drawn first;
 then each generator unit walks its cycles, a cycle cut short at the first outage whose start
-it fails (one Bernoulli draw per unit and outage, used only if the unit is up then, which is
-the old binomial over the working units). The work is proportional to the unit events, not
+it fails (one Bernoulli draw per unit and outage, used only if the unit is up then: the same
+law as a binomial draw over the working units, which the SimPy model makes). The work is proportional to the unit events, not
 to the units or the hours; finite repair crews couple every group through one queue and are
 simulated event by event instead (`twin.sim.facility_queue`).
 """

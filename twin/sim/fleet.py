@@ -188,7 +188,7 @@ class Fleet:
         self.env.run(until=self.hours)
         self.facility()
         quiet = StateChanges(np.zeros(1), np.zeros(1))
-        down = [quiet] * len(self.spec.deployments)
+        down, logged = [quiet] * len(self.spec.deployments), []
         for i, d in enumerate(self.spec.deployments if self.options.system_failures else []):
             system = self.spec.cat.systems[d.system]
             c = system_changes(int(self.n_systems[i]), system.mtbf_h, self.options.repair_draws(system.mttr_h), self.hours,
@@ -196,8 +196,9 @@ class Fleet:
             down[i] = StateChanges(np.append(0.0, c.times), np.append(0.0, c.down).astype(float))
             component = f"systems:{self.rack_group[i].removeprefix('racks:')}#{i}"
             blast = [d.racks / self.n_systems[i], float(system.gpus_per_system), system.max_kw / 1000.0]
-            self.log.add_arrays([EventArrays(c.times, (c.steps < 0).astype(np.int64), [(component, "system failed"), (component, "system repaired")],
-                                             c.down, np.array([blast, blast]))])
+            logged.append(EventArrays(c.times, (c.steps < 0).view(np.int8), [(component, "system failed"), (component, "system repaired")],
+                                      down[i].values[1:], np.array([blast, blast])))
+        self.log.add_arrays(logged)
         return FleetTrace(
             hours=self.hours,
             racks_up=tuple(self.racks_up),
