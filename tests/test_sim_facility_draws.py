@@ -1,5 +1,6 @@
 """Facility units drawn in numpy per group: the same seed gives the same year, and the time-average availability
-of each group and each hall matches the exact k-of-n figures and the event-by-event SimPy model."""
+of each group and each hall matches the exact k-of-n figures and the event-by-event SimPy model; spikes and
+grid events drawn in numpy too."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pytest
 from tests.sim_support import FLAKY, RELIABLE, flaky
 from twin.graph import build_graph
 from twin.reliability import availability, k_of_n
+from twin.sim.demand_events import grid_events, spikes
 from twin.sim.facility_failures import FAILED, FAILED_TO_START, REPAIRED, UnitGroup, drawn_changes
 from twin.sim.fleet import Fleet
 from twin.sim.options import SimOptions
@@ -144,3 +146,22 @@ def test_same_seed_same_draws_and_another_seed_differs():
         assert not np.array_equal(ca.times[:10], co.times[:10])
         assert np.all(np.diff(ca.times) >= 0)
         assert 0 <= ca.down.min() <= ca.down.max() <= g.units
+
+
+def test_spikes_and_grid_events_arrive_as_poisson_processes():
+    # spikes at 400 a year: the count in a year is Poisson(400 * 8000 / 8760 = 365.3) over 8,000 h, so the mean of
+    # 12 years is within Z * sqrt(365.3 / 12) = 16.6 of it; grid events start on the next whole hour
+    hours, years = 8000.0, 12
+    options = SimOptions(spike_rate_per_year=400, grid_event_rate_per_year=50, grid_shed_mw=1.0, grid_event_hours=3)
+    expected = 400 * hours / 8760
+    starts = []
+    for year in range(years):
+        rng = named_streams(year, ["spikes", "grid"])
+        s = spikes(options, hours, rng["spikes"])
+        starts.append(int((s.ended == 0).sum()))
+        assert s.times.max() < hours
+        assert s.multiplier.min() >= 1.0  # never fewer than zero spikes running
+        at, grid = grid_events(options, hours, rng["grid"])
+        assert [e.start_h for e in grid] == [int(np.ceil(t)) for t in at]
+        assert {(e.hours, e.shed_mw) for e in grid} == {(3, 1.0)}
+    assert abs(np.mean(starts) - expected) <= Z * np.sqrt(expected / years)

@@ -5,10 +5,10 @@ draws them in numpy per group with ample crews; `twin.sim.facility_queue` runs t
 when finite crews share the repairs), which gives each group's units down after every unit
 event. A group fails when fewer than `units_needed` units work; only the instants where a
 group crosses that threshold are visited, all at once: the graph (`twin.sim.cut_off`)
-decides which rack groups lose power or a cooling medium after each. GPU systems fail at 1/MTBF each
-and are swapped by the vendor without waiting for a crew, so they are drawn all at once in
-numpy (`twin.sim.system_failures`). Demand spikes and grid events are SimPy processes (a
-few events each).
+decides which rack groups lose power or a cooling medium after each. GPU systems fail at
+1/MTBF each and are swapped by the vendor without waiting for a crew, so they are drawn all
+at once in numpy (`twin.sim.system_failures`), as are demand spikes and grid events
+(`twin.sim.demand_events`): with ample crews no part of the year needs an event loop.
 
 Only changes cost work: every source gives change points (time, state) and events for a
 log bounded at the highest rates (`twin.sim.event_log`); `twin.sim.series` turns the change
@@ -17,18 +17,17 @@ points into hourly arrays at the end.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import networkx as nx
 import numpy as np
 import pandas as pd
-import simpy
 
 from twin.connectivity import Topology
 from twin.deployments import deployment_systems
 from twin.graph import UTILITY, is_infrastructure, rack_group_id
 from twin.sim.cut_off import cut_off
+from twin.sim.demand_events import HOURS_PER_YEAR, SPIKE_EVENTS, grid_events, spikes
 from twin.sim.event_log import EVENT_COLUMNS, EventArrays, EventLog
 from twin.sim.facility_failures import UNIT_EVENTS, drawn_changes, unit_groups
 from twin.sim.facility_queue import queued_changes
@@ -37,7 +36,6 @@ from twin.sim.rng import Seed, named_streams
 from twin.sim.system_failures import system_changes
 from twin.spec import Spec
 
-HOURS_PER_YEAR = 8760.0
 __all__ = ["EVENT_COLUMNS", "Fleet", "FleetTrace", "StateChanges"]
 
 
@@ -68,25 +66,6 @@ class FleetTrace:
     events: pd.DataFrame
 
 
-class _Recorder:
-    """Change points of one scalar state, kept as lists until the year ends."""
-
-    def __init__(self, value: float):
-        self.times, self.values = [0.0], [value]
-
-    def set(self, t: float, value: float) -> None:
-        if value == self.values[-1]:
-            return
-        if t == self.times[-1]:
-            self.values[-1] = value
-        else:
-            self.times.append(t)
-            self.values.append(value)
-
-    def freeze(self) -> StateChanges:
-        return StateChanges(np.array(self.times), np.array(self.values, dtype=float))
-
-
 def _changes(times: np.ndarray, works: np.ndarray) -> StateChanges:
     """Up (1) or down (0) from the crossings' times and states: the last state at each instant, changes only."""
     last = np.r_[times[1:] != times[:-1], True][: times.size]
@@ -100,7 +79,6 @@ class Fleet:
 
     def __init__(self, spec: Spec, graph: nx.DiGraph, options: SimOptions, seed: Seed, hours: float = HOURS_PER_YEAR):
         self.spec, self.graph, self.options, self.hours = spec, graph, options, hours
-        self.env = simpy.Environment()
         infra = [n for n in graph if is_infrastructure(graph, n)]
         deps = spec.deployments
         rng = named_streams(seed, ["spikes", "grid"] + [f"group:{n}" for n in infra] + [f"systems:{i}" for i in range(len(deps))])
@@ -111,18 +89,6 @@ class Fleet:
         self.racks_up = [StateChanges(np.zeros(1), np.ones(1)) for _ in deps]
         self.groups = unit_groups(graph) if options.facility_failures else []
         self.n_systems = np.array([deployment_systems(spec, d) for d in deps], dtype=float)
-        self.multiplier = _Recorder(1.0)
-        self.active_spikes = 0
-        self.grid_events: list[GridEvent] = []
-        if options.spike_rate_per_year > 0:
-            self.env.process(self.spikes())
-        if options.grid_events:
-            self.env.process(self.announced_grid_events())
-        if options.grid_event_rate_per_year > 0 and options.grid_shed_mw > 0:
-            self.env.process(self.random_grid_events())
-
-    def record(self, component: str, event: str, units_down: float, racks: float = 0.0, gpus: float = 0.0, it_mw: float = 0.0) -> None:
-        self.log.add(self.env.now, component, event, units_down, racks, gpus, it_mw)
 
     def facility(self) -> None:
         """Draw every facility unit event, then visit only the instants where a group crosses its k-of-n threshold."""
@@ -151,41 +117,22 @@ class Fleet:
                         np.zeros((len(UNIT_EVENTS), 3)), crossed[i], blast[end - crossed[i].size:end])
             for i, end in zip(sequence, ends, strict=True)])
 
-    def spikes(self):
-        o, rng = self.options, self.rng["spikes"]
-        while True:
-            yield self.env.timeout(rng.exponential(HOURS_PER_YEAR / o.spike_rate_per_year))
-            self.env.process(self.spike(rng.exponential(o.spike_mean_h)))
-
-    def spike(self, duration_h: float):
-        self._spike(+1, "demand spike started")
-        yield self.env.timeout(duration_h)
-        self._spike(-1, "demand spike ended")
-
-    def _spike(self, step: int, event: str) -> None:
-        """Overlapping spikes add their excess demand; counting them keeps the multiplier exactly 1 between spikes."""
-        self.active_spikes += step
-        self.multiplier.set(self.env.now, 1.0 + self.active_spikes * (self.options.spike_magnitude - 1.0))
-        self.record("demand", event, 0.0)
-
-    def announced_grid_events(self):
-        for ev in sorted(self.options.grid_events, key=lambda e: e.start_h):
-            yield self.env.timeout(ev.start_h - self.env.now)
-            self._grid(ev)
-
-    def random_grid_events(self):
-        o, rng = self.options, self.rng["grid"]
-        while True:
-            yield self.env.timeout(rng.exponential(HOURS_PER_YEAR / o.grid_event_rate_per_year))
-            start = math.ceil(self.env.now)
-            self._grid(GridEvent(start, o.grid_event_hours, o.grid_shed_mw))
-
-    def _grid(self, ev: GridEvent) -> None:
-        self.grid_events.append(ev)
-        self.record("grid", f"shed requested for {ev.hours} h", 0.0, it_mw=ev.shed_mw)
+    def demand(self) -> tuple[StateChanges, list[GridEvent]]:
+        """Draw the spikes and grid events; log them; return the demand multiplier and the grid events."""
+        sp = spikes(self.options, self.hours, self.rng["spikes"])
+        at, grid = grid_events(self.options, self.hours, self.rng["grid"])
+        kinds = sorted({e.hours for e in grid})  # one log label per duration
+        code = np.array([kinds.index(e.hours) for e in grid], dtype=np.int64)
+        self.log.add_arrays([
+            EventArrays(sp.times, sp.ended, [("demand", e) for e in SPIKE_EVENTS], np.zeros(sp.times.size), np.zeros((2, 3))),
+            EventArrays(at, code, [("grid", f"shed requested for {h} h") for h in kinds], np.zeros(at.size), np.zeros((len(kinds), 3)),
+                        np.arange(at.size), np.array([[0.0, 0.0, e.shed_mw] for e in grid]).reshape(-1, 3)),
+        ])
+        last = np.r_[sp.times[1:] != sp.times[:-1], True][: sp.times.size]  # the multiplier after the last change at an instant
+        return StateChanges(np.r_[0.0, sp.times[last]], np.r_[1.0, sp.multiplier[last]]), grid
 
     def run(self) -> FleetTrace:
-        self.env.run(until=self.hours)
+        multiplier, grid = self.demand()
         self.facility()
         quiet = StateChanges(np.zeros(1), np.zeros(1))
         down, logged = [quiet] * len(self.spec.deployments), []
@@ -204,7 +151,7 @@ class Fleet:
             racks_up=tuple(self.racks_up),
             systems_down=tuple(down),
             systems=self.n_systems,
-            demand_multiplier=self.multiplier.freeze(),
-            grid_events=tuple(self.grid_events),
+            demand_multiplier=multiplier,
+            grid_events=tuple(grid),
             events=self.log.frame(),
         )
