@@ -66,9 +66,14 @@ class FleetTrace:
     events: pd.DataFrame
 
 
+def _last_at_each_instant(times: np.ndarray) -> np.ndarray:
+    """Where a state set several times at one instant (a utility outage, the generators failing to start) settles."""
+    return np.r_[times[1:] != times[:-1], True][: times.size]
+
+
 def _changes(times: np.ndarray, works: np.ndarray) -> StateChanges:
-    """Up (1) or down (0) from the crossings' times and states: the last state at each instant, changes only."""
-    last = np.r_[times[1:] != times[:-1], True][: times.size]
+    """Up (1) or down (0) from the crossings' times and states, changes only."""
+    last = _last_at_each_instant(times)
     t, v = times[last], works[last].astype(float)
     change = v != np.r_[1.0, v[:-1]]
     return StateChanges(np.r_[0.0, t[change]], np.r_[1.0, v[change]])
@@ -128,7 +133,7 @@ class Fleet:
             EventArrays(at, code, [("grid", f"shed requested for {h} h") for h in kinds], np.zeros(at.size), np.zeros((len(kinds), 3)),
                         np.arange(at.size), np.array([[0.0, 0.0, e.shed_mw] for e in grid]).reshape(-1, 3)),
         ])
-        last = np.r_[sp.times[1:] != sp.times[:-1], True][: sp.times.size]  # the multiplier after the last change at an instant
+        last = _last_at_each_instant(sp.times)
         return StateChanges(np.r_[0.0, sp.times[last]], np.r_[1.0, sp.multiplier[last]]), grid
 
     def run(self) -> FleetTrace:
