@@ -364,13 +364,26 @@ def _operating_point(cases: list[_Case], model: ModelEntry) -> OperatingPoint:
         v = _evaluate(c, batch)
         tput = np.where(np.isnan(top), -np.inf, v["tput"][:, 0])
         chosen = _points(c, batch, v, [int(np.argmax(tput))])[0]
+        front = _pareto(c, np.concatenate([grid, batch], axis=1), _join(on_grid, v))
+        if c.cfg.prefill_on_parts:
+            chosen = _plateau_end(front, chosen)
         if best is None or chosen.tokens_per_s_per_gpu > best.tokens_per_s_per_gpu:
             best = chosen
-        curve.append(_pareto(c, np.concatenate([grid, batch], axis=1), _join(on_grid, v)))
+        curve.append(front)
     if best is None:
         raise PerfError(_sla_message(cases, model))
     fields = {k: getattr(best, k) for k in ServingPoint.__dataclass_fields__}
     return OperatingPoint(**fields, frontier=_envelope(curve), method="model")
+
+
+def _plateau_end(front: _Front, chosen: ServingPoint) -> ServingPoint:
+    """The most interactive point serving as much as `chosen`: where the prefill parts limit, a bigger batch adds nothing.
+
+    Past the batch at which the parts run out, every batch serves the same tokens per GPU
+    (`prefill_part`), so the largest batch meeting the SLA is the least interactive of equals.
+    """
+    n = int(np.argmax(front.tput >= chosen.tokens_per_s_per_gpu * (1.0 - 1e-9)))
+    return _points(front.case, front.batch, front.v, [int(front.flat[n])])[0]
 
 
 def decode_step_time(system: SystemEntry, model: ModelEntry, precision: str, gpus_per_replica: int, batch: int,
