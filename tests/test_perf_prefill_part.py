@@ -16,11 +16,11 @@ from optimizer.cli import app
 from optimizer.cli.output import run_guarded
 from twin.catalog import ModelEntry, PrefillPart
 from twin.loader import shipped_catalog
-from twin.perf import operating_point
+from twin.perf import PerfError, operating_point
 from twin.perf.calibration import shipped_calibration
 from twin.perf.frontier import _case, _evaluate
 from twin.perf.memory import model_sizes
-from twin.perf.prefill_part import PartPool, gpu_power_share, part_system, pipeline_prefill_s, with_parts
+from twin.perf.prefill_part import PartPool, gpu_power_share, part_system, pipeline_prefill_s, require_gpu_prefill, with_parts
 from twin.perf.serving import ServingConfig, candidates
 from twin.perf.step import hardware
 from twin.spec import Serving, Sla, WorkloadModel
@@ -197,3 +197,14 @@ def test_a_malformed_prefill_part_is_refused_at_its_line(monkeypatch, capsys, tm
     assert f"{extra}:19:7: systems[0].prefill_part.dense_tflops: " in err
     assert "needs a bf16 rate" in err
     assert "Traceback" not in out + err
+
+
+def test_the_request_level_simulations_refuse_a_point_prefilling_on_parts():
+    cat = shipped_catalog()
+    cpx, model = cat.systems["vr-nvl144-cpx"], cat.models["deepseek-r1"]
+    on_parts = operating_point(cpx, model, WorkloadModel(model="deepseek-r1", precision="fp4", isl=32768, osl=1024))
+    assert on_parts.prefill_part["parts_per_decode_replica"] > 0
+    with pytest.raises(PerfError, match="prefills on its Rubin CPX 128GB GDDR7 parts"):
+        require_gpu_prefill(on_parts, "vr-nvl144-cpx")
+    aggregated = operating_point(cpx, model, WorkloadModel(model="deepseek-r1", precision="fp4", serving=Serving(disaggregated=False)))
+    require_gpu_prefill(aggregated, "vr-nvl144-cpx")  # the parts idle: the GPUs prefill, as the simulations play it

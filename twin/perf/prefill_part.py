@@ -134,6 +134,13 @@ def kv_handoff_s(part_hw: Hardware, gpu_hw: Hardware, sz: ModelSizes, tokens: fl
     return max(part_hw.scale_out_latency_s, gpu_hw.scale_out_latency_s) + tokens * sz.kv_bytes_per_token / bw
 
 
+def require_gpu_prefill(point, system_id: str) -> None:
+    """Refuse a point that prefills on a system's parts where a caller plays prefill on GPUs (the request-level simulations)."""
+    if point.prefill_part and point.prefill_part["parts_per_decode_replica"]:
+        raise PerfError(f"{system_id}'s operating point prefills on its {point.prefill_part['name']} parts, which the request-level "
+                        "serving simulation does not model (it plays prefill on GPUs); the token model's figures hold")
+
+
 def part_pool(system: SystemEntry, gpu_hw: Hardware, sz: ModelSizes, prompt: Prompt, max_ttft_s: float, cal: Calibration,
               precision: str, reload: float, model_id: str) -> tuple[PartPool, float]:
     """The cheapest prefill pool on `system`'s parts meeting `max_ttft_s`, and the KV handoff to a decode replica.
