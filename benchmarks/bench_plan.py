@@ -23,11 +23,12 @@ from pathlib import Path
 
 import numpy as np
 
+from optimizer.highs import Infeasible
 from optimizer.model import rack_facility_kw
 from optimizer.plan_yaml import plan_to_spec_yaml
 from optimizer.problem import problem_from_spec
 from optimizer.problem_types import PlanProblem
-from optimizer.solve import START_REL_GAP, Infeasible, solve
+from optimizer.solve import START_REL_GAP, solve
 from twin.evaluate import evaluate, spec_weather
 from twin.loader import load_spec, load_spec_text
 from twin.overrides import apply_overrides

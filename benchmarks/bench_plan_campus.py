@@ -13,8 +13,8 @@ from __future__ import annotations
 import time
 
 from benchmarks.campus import HALL_MW, campus_spec
+from optimizer.highs import Infeasible
 from optimizer.planning import PlanInputError, plan_facility
-from optimizer.solve import Infeasible
 
 TITLE = "Planner on campuses of 10, 30, 60 halls (goal: twin's cost per token of the written plan within 2 % of the plan's)"
 SIZES = (10, 30, 60)

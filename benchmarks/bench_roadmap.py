@@ -19,11 +19,11 @@ import numpy as np
 import pyomo.environ as pyo
 from scipy.optimize import linprog
 
+from optimizer.highs import Infeasible, solve_model
 from optimizer.roadmap.model import build_roadmap_model, minimize_pv_cost_less_token_value
 from optimizer.roadmap.planning import plan_roadmap
 from optimizer.roadmap.problem import RoadmapProblem
 from optimizer.roadmap.solve import serve_most
-from optimizer.solve import Infeasible, solve_model
 from twin.loader import load_spec
 
 TITLE = "Roadmap: the 1 GW campus over ten years (goal: proven gap < 1 % in < 5 min), against a greedy rule"

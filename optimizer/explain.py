@@ -19,10 +19,11 @@ from dataclasses import dataclass, replace
 
 import pyomo.environ as pyo
 
+from optimizer.highs import Infeasible, SolveError, solve_model
 from optimizer.model import MTOK, build_model, minimize_relaxation, per_rack, rack_facility_kw, rack_sum
 from optimizer.problem_types import SITE, Limit, PlanProblem, limits
 from optimizer.solution import Solution
-from optimizer.solve import Infeasible, SolveError, solve, solve_model
+from optimizer.solve import solve
 
 RELAX_TOLERANCE = 1e-6  # relative stretch below which a limit is taken as not needing any
 

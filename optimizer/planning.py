@@ -6,12 +6,13 @@ import time
 from dataclasses import dataclass
 
 from optimizer.explain import LimitUse, ShadowValue, limit_uses, shadow_values, solve_explained
+from optimizer.highs import Infeasible, SolveError
 from optimizer.plan_kpis import predicted_kpis
 from optimizer.plan_yaml import plan_to_spec_yaml
 from optimizer.problem import problem_from_spec
 from optimizer.problem_types import OBJECTIVES, PlanProblem
 from optimizer.solution import Solution
-from optimizer.solve import Infeasible, SolveError, solve
+from optimizer.solve import solve
 from optimizer.spec_roles import Unplannable
 from optimizer.static_sizing import meet_static_checks
 from twin.evaluate import evaluate, spec_weather
@@ -88,7 +89,7 @@ def plan_facility(
     verify: bool = True,
     shadow_time_s: float | None = None,
 ) -> PlanRun:
-    """Plan `spec`; PlanInputError for bad input, optimizer.solve.Infeasible (with its sentence) for an impossible request.
+    """Plan `spec`; PlanInputError for bad input, optimizer.highs.Infeasible (with its sentence) for an impossible request.
 
     Shadow values, when asked for, share `shadow_time_s` (default: the plan's time limit) in all.
     """

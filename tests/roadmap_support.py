@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pyomo.environ as pyo
 
+from optimizer.highs import Infeasible, solve_model
 from optimizer.roadmap.model import build_roadmap_model, minimize_pv_cost_less_token_value
 from optimizer.roadmap.problem import RoadmapProblem
 from optimizer.roadmap.solve import serve_most
-from optimizer.solve import Infeasible, solve_model
 from twin.loader import load_spec
 from twin.overrides import apply_overrides
 from twin.spec import Spec

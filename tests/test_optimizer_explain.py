@@ -9,8 +9,9 @@ from itertools import pairwise
 import pytest
 
 from optimizer.explain import explain, explain_infeasible, relaxed, solve_explained
+from optimizer.highs import Infeasible
 from optimizer.problem_types import ModelDemand, Stage, UnitOption
-from optimizer.solve import Infeasible, solve
+from optimizer.solve import solve
 from tests.test_optimizer_instances import AIR8, best_plan, enumerate_plans, small_problem
 
 EXACT = 1e-9

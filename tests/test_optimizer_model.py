@@ -12,9 +12,10 @@ import pyomo.environ as pyo
 import pytest
 
 from optimizer import model as model_module
+from optimizer.highs import Infeasible, solve_model
 from optimizer.model import build_model, minimize_cost
 from optimizer.problem_types import SITE, Hall, ModelDemand, Stage, UnitOption, limits
-from optimizer.solve import Infeasible, solve, solve_model
+from optimizer.solve import solve
 from tests.test_optimizer_instances import AIR8, NVL, UPS_200, small_problem
 
 EXACT = 1e-9

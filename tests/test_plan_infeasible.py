@@ -11,8 +11,8 @@ import shutil
 
 import pytest
 
+from optimizer.highs import Infeasible
 from optimizer.planning import plan_facility
-from optimizer.solve import Infeasible
 from tests.plan_support import PLAN_SMALL, small_spec
 from tests.sweep_support import aift
 from twin.perf import PerfError, operating_point

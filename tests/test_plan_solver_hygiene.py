@@ -7,9 +7,10 @@ from dataclasses import replace
 import pytest
 
 from benchmarks.bench_plan import OPEN, REFERENCE
+from optimizer.highs import SolveError
 from optimizer.model import build_model, identical_halls
 from optimizer.problem import problem_from_spec
-from optimizer.solve import SolveError, solve
+from optimizer.solve import solve
 from tests.plan_support import PLAN_PARTIAL, plan
 from twin.loader import load_spec
 from twin.overrides import apply_overrides

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from optimizer.highs import Infeasible
 from optimizer.planning import solve_spec
-from optimizer.solve import Infeasible
 from tests.plan_support import plan, small_spec
 
 

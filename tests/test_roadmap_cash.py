@@ -5,10 +5,10 @@ from __future__ import annotations
 import pyomo.environ as pyo
 import pytest
 
+from optimizer.highs import solve_model
 from optimizer.roadmap.model import build_roadmap_model, minimize_pv_cost
 from optimizer.roadmap.problem import demand_in_year, roadmap_problem, step_value
 from optimizer.roadmap.solve import serve_most
-from optimizer.solve import solve_model
 from tests.roadmap_support import small_roadmap
 from twin.catalog_time import first_service_year, price_in_year
 from twin.economics import capital_recovery_factor

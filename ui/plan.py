@@ -11,10 +11,10 @@ import re
 import pandas as pd
 import streamlit as st
 
+from optimizer.highs import Infeasible
 from optimizer.plan_kpis import COMPARED
 from optimizer.planning import PlanInputError, PlanRun, plan_facility
 from optimizer.problem_types import OBJECTIVES
-from optimizer.solve import Infeasible
 from twin.overrides import apply_overrides
 from twin.plan_spec import PlanOptions
 from twin.spec import Spec

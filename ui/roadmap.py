@@ -9,8 +9,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from optimizer.highs import Infeasible
 from optimizer.roadmap.planning import OBJECTIVES, RoadmapInputError, RoadmapResult, plan_roadmap
-from optimizer.solve import Infeasible
 from ui import state
 
 

@@ -19,8 +19,8 @@ def run_plan(
     spec_path: Path, spec: Spec, objective: str | None, time_limit_s: float, shadow: bool, verify: bool, shadow_time_s: float | None = None
 ) -> PlanRun:
     """Plan the spec read from `spec_path`; bad input raises InputError (exit 2), an impossible request Infeasible (exit 3)."""
+    from optimizer.highs import Infeasible as NoPlan
     from optimizer.planning import PlanInputError, plan_facility
-    from optimizer.solve import Infeasible as NoPlan
     try:
         return plan_facility(spec, objective, time_limit_s, shadow, verify, shadow_time_s)
     except PlanInputError as exc:

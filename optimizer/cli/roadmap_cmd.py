@@ -46,8 +46,8 @@ def roadmap_cmd(
     verify: bool = typer.Option(True, "--verify/--no-verify", help="Score each year's spec with the twin, as `aift evaluate` does."),
 ) -> None:
     """Plan a campus over years and GPU generations: the build schedule, each year's facility and cost per token, what binds."""
+    from optimizer.highs import Infeasible as NoPlan
     from optimizer.roadmap.planning import RoadmapInputError, plan_roadmap  # Pyomo and pandas: imported when the command runs
-    from optimizer.solve import Infeasible as NoPlan
     from twin.loader import load_spec
 
     spec = load_spec(spec_path)

@@ -6,11 +6,11 @@ import csv
 import io
 from dataclasses import dataclass
 
+from optimizer.highs import Infeasible, SolveError
 from optimizer.roadmap.problem import roadmap_problem
 from optimizer.roadmap.schedule import Roadmap, read_roadmap
 from optimizer.roadmap.solve import Binding, shadow_values, solve_roadmap
 from optimizer.roadmap.year_specs import year_spec_yaml
-from optimizer.solve import Infeasible, SolveError
 from twin.evaluate import evaluate, spec_weather
 from twin.loader import load_spec_text
 from twin.roadmap_spec import RoadmapObjective
@@ -45,7 +45,7 @@ class RoadmapResult:
 def plan_roadmap(
     spec: Spec, objective: str | None = None, time_limit_s: float = 300.0, rel_gap: float = 1e-3, shadow: bool = True, verify: bool = True
 ) -> RoadmapResult:
-    """The roadmap of `spec`; RoadmapInputError for bad input, optimizer.solve.Infeasible for an impossible request."""
+    """The roadmap of `spec`; RoadmapInputError for bad input, optimizer.highs.Infeasible for an impossible request."""
     if objective is not None and objective not in OBJECTIVES:
         raise RoadmapInputError(f"the objective must be one of {', '.join(OBJECTIVES)}; got {objective!r}")
     if not time_limit_s > 0:

@@ -1,10 +1,8 @@
 r"""Solving the roadmap: least discounted cost, or the levelized cost per token by Dinkelbach; then its shadow values.
 
-Levelized cost is a ratio of discounted cost to discounted tokens; as `optimizer.solve`
-does for one year, Dinkelbach's method solves it exactly as a short sequence of MILPs
-$\min C - \lambda T$, each lowering $\lambda$ to the ratio of the plan just found, and the
-last proving $F(\lambda) \ge -$tolerance. The first plan is the least-cost one (demand
-makes it produce tokens), or the most tokens when no demand is set.
+Levelized cost is a ratio of discounted cost to discounted tokens, solved exactly by the
+planner's Dinkelbach loop (`optimizer.dinkelbach`). The first plan is the least-cost one
+(demand makes it produce tokens), or the most tokens when no demand is set.
 
 Shadow values come from one LP: the roadmap's yes/no choices (halls built, cooling,
 equipment options) fixed at the solution, counts (racks, units, switches) continuous, at
@@ -13,19 +11,20 @@ the final objective; a dual is the change of that objective per unit of a limit.
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, replace
 
 import pyomo.environ as pyo
 from pyomo.contrib.solver.common.factory import SolverFactory
 
+from optimizer.dinkelbach import Incumbent, dinkelbach
+from optimizer.highs import Infeasible, SolveError, solve_model
 from optimizer.model import MTOK
 from optimizer.roadmap.explain import infeasible_reason
 from optimizer.roadmap.model import build_roadmap_model, maximize_pv_tokens, minimize_pv_cost, minimize_pv_cost_less_token_value
 from optimizer.roadmap.problem import RoadmapProblem
 from optimizer.solution import DinkelbachStep, Status
-from optimizer.solve import MAX_DINKELBACH_STEPS, START_REL_GAP, STEP_REL_GAP, Infeasible, SolveError, solve_model
+from optimizer.solve import START_REL_GAP
 
 SERVE_MOST_MIN_S = 300.0  # the LP of `serve_most` gets this long even when the solve's time is spent
 
@@ -36,7 +35,7 @@ class RoadmapRun:
 
     model: pyo.ConcreteModel
     status: Status
-    mip_gap: float  # min-cost: relative gap of the discounted cost; levelized: the last step's gap of F over the discounted cost
+    mip_gap: float  # min-cost: relative gap of the discounted cost; levelized: how far any roadmap may beat the price, over the discounted cost
     solve_time_s: float
     price_usd_per_mtok: float | None  # the final Dinkelbach price (levelized), None for min-cost
     steps: tuple[DinkelbachStep, ...] = ()
@@ -122,46 +121,31 @@ def _left(deadline: float) -> float:
     return max(deadline - time.monotonic(), 0.01)
 
 
+def _incumbent(m: pyo.ConcreteModel) -> Incumbent[list]:
+    """The loaded roadmap (its values, to load again), its losses settled first."""
+    settle_losses(m)
+    return Incumbent(_values(m), pyo.value(m.pv_cost_usd), pyo.value(m.pv_tokens_mtok))
+
+
 def _ratio(m: pyo.ConcreteModel) -> float:
-    tokens = pyo.value(m.pv_tokens_mtok)
-    return pyo.value(m.pv_cost_usd) / tokens if tokens > 0 else math.inf
+    return Incumbent((), pyo.value(m.pv_cost_usd), pyo.value(m.pv_tokens_mtok)).price
 
 
 def _dinkelbach(m: pyo.ConcreteModel, deadline: float, rel_gap: float, spent_s: float) -> RoadmapRun:
-    r"""$\lambda_{k+1} = C(x_k)/T(x_k)$ until a step proves $F(\lambda_k) \ge -$tolerance (see `optimizer.solve`)."""
-    best, best_values = _ratio(m), _values(m)
-    cost = pyo.value(m.pv_cost_usd)
-    status: Status = "not-proven"  # until a step proves F >= -tolerance
-    steps, proving = [], False
-    for _ in range(MAX_DINKELBACH_STEPS):
-        minimize_pv_cost_less_token_value(m, best)
-        tolerance = max(rel_gap * cost, 1e-6)
-        progress = tolerance / 2 if proving else tolerance
-        try:
-            step = solve_model(m, time_limit_s=_left(deadline), rel_gap=rel_gap if proving else STEP_REL_GAP, abs_gap=progress)
-        except SolveError:  # out of time, or HiGHS stopped on a numerical error: either way this step proves nothing
-            status = "time-limit" if time.monotonic() >= deadline else "not-proven"
-            break
-        settle_losses(m)
-        steps.append(DinkelbachStep(best, step.objective, step.solve_time_s, step.gap(scale=cost)))
-        spent_s += step.solve_time_s
-        if pyo.value(m.pv_tokens_mtok) > 0 and _ratio(m) < best:
-            best, best_values, cost = _ratio(m), _values(m), pyo.value(m.pv_cost_usd)
-        if step.status != "optimal":
-            status = step.status
-            break
-        if step.objective < -progress:
-            proving = False
-        elif step.bound >= -tolerance:
-            status = "optimal"
-            break
-        else:
-            proving = True
-    _restore(best_values)
-    spent_s += serve_most(m, _left(deadline))
-    best = min(best, _ratio(m))
+    """Dinkelbach from the loaded roadmap; then the best one loaded, its tokens served at their most."""
+    run = dinkelbach(
+        m,
+        _incumbent(m),
+        set_price=lambda price: minimize_pv_cost_less_token_value(m, price),
+        read=lambda: _incumbent(m),
+        deadline=deadline,
+        rel_gap=rel_gap,
+    )
+    _restore(run.best.plan)
+    spent_s += run.solve_time_s + serve_most(m, _left(deadline))
+    best = min(run.best.price, _ratio(m))
     minimize_pv_cost_less_token_value(m, best)
-    return RoadmapRun(m, status, steps[-1].mip_gap if steps else math.inf, spent_s, best, tuple(steps))
+    return RoadmapRun(m, run.status, run.gap, spent_s, best, run.steps)
 
 
 def _values(m: pyo.ConcreteModel) -> list:

@@ -13,10 +13,10 @@ from datetime import UTC, datetime
 import numpy as np
 import pandas as pd
 
+from optimizer.highs import Infeasible
 from optimizer.planning import PlanInputError, plan_facility
 from optimizer.problem import parse_system_id
 from optimizer.scorecard.failures import failure_modes
-from optimizer.solve import Infeasible
 from twin.allocation import TenantCost, tenant_costs
 from twin.demand import hourly_demand
 from twin.deployments import deployment_keys
