@@ -9,7 +9,9 @@ and counts the prefill pool's GPUs in the throughput per GPU. Speculative decodi
 layout's best point is the largest B that meets them, found by bisection. Every serving
 configuration the workload leaves open (`twin.perf.serving.candidates`: aggregated or
 disaggregated, speculative drafts where the model has MTP) is evaluated, and the frontier
-and operating point are taken over all of them; each point names its configuration.
+and operating point are taken over all of them; each point names its configuration. On a
+system with a prefill-only part (Rubin CPX) each disaggregated configuration is also searched
+with its prefill on the parts (`twin.perf.prefill_part`).
 """
 
 from __future__ import annotations
