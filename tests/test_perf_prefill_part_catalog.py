@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import sys
+
 import pytest
 
+from optimizer.cli import app
+from optimizer.cli.output import run_guarded
 from optimizer.roadmap.problem import roadmap_problem
 from tests.roadmap_support import small_roadmap
 from twin.catalog_time import first_service_year, price_in_year
@@ -34,3 +39,14 @@ def test_a_roadmap_offers_the_cpx_rack_at_the_token_models_rate():
     plan = rp.plans[0]
     ratio = plan.system("vr-nvl144-cpx").rate("gpt-oss-120b") / plan.system("vr-nvl72").rate("gpt-oss-120b")
     assert ratio == pytest.approx(op["vr-nvl144-cpx"].tokens_per_s_per_gpu / op["vr-nvl72"].tokens_per_s_per_gpu, rel=1e-12)
+
+
+def test_aift_catalog_lists_the_prefill_parts(monkeypatch, capsys):
+    monkeypatch.setattr(sys, "argv", ["aift", "catalog", "systems", "--json"])
+    assert run_guarded(app) == 0
+    rows = {s["id"]: s for s in json.loads(capsys.readouterr().out)["systems"]}
+    assert rows["vr-nvl144-cpx"]["prefill_part"]["per_system"] == 144
+    assert rows["vr-nvl72"]["prefill_part"] is None
+    monkeypatch.setattr(sys, "argv", ["aift", "catalog", "systems"])
+    assert run_guarded(app) == 0
+    assert "vr-nvl144-cpx: also 144 Rubin CPX 128GB GDDR7 prefill parts" in capsys.readouterr().out
