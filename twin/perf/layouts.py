@@ -135,9 +135,9 @@ def prefill_pool(hw: Hardware, sz: ModelSizes, sizes: list[int], prompt: Prompt,
     return cheapest_pool(g, t, max_ttft_s, reload_s, kv_transfer_bound_s(hw, sz, prompt.tokens), max_util)
 
 
-def cheapest_pool(g: np.ndarray, t: np.ndarray, max_ttft_s: float, reload_s: float, transfer_s: float,
+def cheapest_pool(g: np.ndarray, t: np.ndarray, max_ttft_s: float, reload_s: float, transfer_s,
                   max_util: float) -> PrefillPool | None:
-    """Of replica sizes `g` prefilling a prompt in `t` seconds, the cheapest run as hot as the TTFT budget allows (see `prefill_pool`)."""
+    """The cheapest of replica sizes `g` (prefill `t` s, KV handoff `transfer_s` s: one, or one per size) at the TTFT (`prefill_pool`)."""
     slack = (max_ttft_s - t - reload_s - transfer_s) / t
     rho = np.minimum(max_util, 2.0 * slack / (1.0 + 2.0 * slack))
     ok = slack > 0

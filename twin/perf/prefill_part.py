@@ -128,9 +128,9 @@ def fits_pipeline(hw: Hardware, sz: ModelSizes, parts: np.ndarray, tokens: float
     return (sz.weight_bytes + tokens * sz.kv_bytes_per_token) / parts <= hw.usable_hbm_bytes
 
 
-def kv_handoff_s(part_hw: Hardware, gpu_hw: Hardware, sz: ModelSizes, tokens: float, parts: int) -> float:
-    """One prompt's KV cache from its pipeline (each part sends its layers') into one decode GPU's NIC."""
-    bw = min(parts * part_hw.scale_out_bytes_s, gpu_hw.scale_out_bytes_s)
+def kv_handoff_s(part_hw: Hardware, gpu_hw: Hardware, sz: ModelSizes, tokens: float, parts):
+    """One prompt's KV cache from a pipeline of `parts` (each part sends its layers') into one decode GPU's NIC."""
+    bw = np.minimum(np.asarray(parts, dtype=float) * part_hw.scale_out_bytes_s, gpu_hw.scale_out_bytes_s)
     return max(part_hw.scale_out_latency_s, gpu_hw.scale_out_latency_s) + tokens * sz.kv_bytes_per_token / bw
 
 
@@ -158,12 +158,11 @@ def part_pool(system: SystemEntry, gpu_hw: Hardware, sz: ModelSizes, prompt: Pro
         raise PerfError(f"no prefill pipeline of {model_id} on {system.id}'s {part.name} parts holds its weights and one "
                         f"{prompt.tokens:.0f}-token prompt (at most {top} parts of {part.memory_gb:g} GB)")
     t = pipeline_prefill_s(hw, sz, p, prompt.computed, prompt.cached)
-    handoff = kv_handoff_s(hw, gpu_hw, sz, prompt.tokens, int(p[-1]))
-    pool = cheapest_pool(p, t, max_ttft_s, reload, handoff, cal.prefill_pool_max_utilization)
+    pool = cheapest_pool(p, t, max_ttft_s, reload, kv_handoff_s(hw, gpu_hw, sz, prompt.tokens, p), cal.prefill_pool_max_utilization)
     if pool is None:
         raise PerfError(f"no prefill pipeline of {model_id} on {system.id}'s {part.name} parts meets TTFT <= {max_ttft_s:g} s: "
                         f"the fastest prefill of a {prompt.tokens:.0f}-token prompt takes {float(np.min(t)) + reload:.3g} s")
     out = PartPool(gpus=pool.gpus, prefill_s=pool.prefill_s, utilization=pool.utilization, name=part.name,
                    per_system=part.per_system, parts_per_gpu=part.per_system / system.gpus_per_system,
                    gpu_share=gpu_power_share(system))
-    return out, kv_handoff_s(hw, gpu_hw, sz, prompt.tokens, pool.gpus)
+    return out, float(kv_handoff_s(hw, gpu_hw, sz, prompt.tokens, pool.gpus))
