@@ -88,6 +88,7 @@ class PartPool(PrefillPool):
         return self.gpu_share * decode_busy * fed + (1.0 - self.gpu_share) * self.utilization * parts_used
 
     def describe(self, g: int, prefill: float) -> dict:
+        """The point's `serving.prefill_part`: parts per replica, which pool limits, the idle shares of both."""
         fed = float(self._fed(g, prefill))
         return {
             "name": self.name,
