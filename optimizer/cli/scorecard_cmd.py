@@ -31,6 +31,8 @@ def scorecard_cmd(
     if suffix not in (".html", ".md"):
         raise InputError(f"--out {out_file}: want a .html or .md file")
     spec = load_spec(spec_path)
+    if not spec.deployments:
+        raise InputError(f"{spec_path}: the spec has no deployments: a scorecard reports on racks that serve tokens")
     check_output("--out", out_file, [*spec_inputs(spec), *(telemetry or [])], force=force)
     tm = mp = None
     if telemetry:

@@ -42,7 +42,7 @@ def _replicas(text: str) -> int | dict[str, int]:
             return n
         pairs = [p.split("=", 1) for p in text.split(",") if p.strip()]
         counts = {k.strip(): int(v) for k, v in pairs}
-        if not counts or any(v < 0 for v in counts.values()) or sum(counts.values()) < 1:
+        if not counts or "" in counts or any(v < 0 for v in counts.values()) or sum(counts.values()) < 1:
             raise ValueError
         return counts
     except ValueError:

@@ -26,6 +26,9 @@ def read_inputs(spec: Spec, files: list[Path], mapping_path: Path | None) -> tup
 
     mapping = load_mapping(mapping_path, spec) if mapping_path is not None else None
     tm = read_telemetry(files)
+    halls = {h.id for h in spec.halls}
+    for r in tm.meters[~tm.meters["hall"].isin(halls | {""})].drop_duplicates(["file", "hall"]).itertuples():
+        tm.findings.error(r.file, r.line, "hall", f"unknown hall {r.hall!r}; the spec has {', '.join(sorted(halls))} (leave it empty for the whole site)")
     tm.findings.raise_errors()
     if tm.samples.empty and tm.meters.empty:
         raise InputError(f"no telemetry samples or meter readings in {', '.join(map(str, files))}")

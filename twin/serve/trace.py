@@ -71,7 +71,7 @@ def load_trace(path: str | Path) -> Trace:
     issues: list[SpecIssue] = []
     time_col, in_col, out_col = cols
     if cols == AZURE:
-        stamps = pd.to_datetime(df[time_col], errors="coerce", format="mixed")
+        stamps = pd.to_datetime(df[time_col], errors="coerce", format="mixed", utc=True)  # naive stamps as UTC: one clock for a mixed column
         seconds = (stamps - stamps.min()).dt.total_seconds().to_numpy() if stamps.notna().any() else np.full(len(df), np.nan)
         _flag(issues, f, df, time_col, stamps.isna().to_numpy(), "not a date-time")
     else:
