@@ -42,6 +42,11 @@ class _Checker:
         self.add(path, f"unknown {what} {value!r}" + suggest(value, options))
         return False
 
+    def once(self, path: tuple, values: list, i: int, what: str) -> None:
+        """`values[i]` must not appear before `i`: a second entry would leave which one holds to chance."""
+        if values.index(values[i]) != i:
+            self.add(path, f"{what} {values[i]!r} is listed twice")
+
     def unique_ids(self) -> None:
         seen: dict[str, tuple] = {UTILITY: ("site",)}
         groups = [("power", s) for s in ("generators", "transformers", "ups", "distribution")]
@@ -192,13 +197,13 @@ class _Checker:
         systems = list(self.cat.systems)
         if plan.systems != "all":
             for j, s in enumerate(plan.systems):
+                self.once(("plan", "systems", j), plan.systems, j, "system")
                 self.ref(("plan", "systems", j), s, systems, "system")
         halls = {h.id: h for h in self.spec.halls}
         loops = {lp.id: lp for lp in self.spec.cooling.loops}
         for i, ph in enumerate(plan.halls):
             path = ("plan", "halls", i)
-            if [p.hall for p in plan.halls].index(ph.hall) != i:
-                self.add((*path, "hall"), f"hall {ph.hall!r} is listed twice")
+            self.once((*path, "hall"), [p.hall for p in plan.halls], i, "hall")
             if not self.ref((*path, "hall"), ph.hall, halls, "hall"):
                 continue
             for j, s in enumerate([] if ph.systems in (None, "all") else ph.systems):
@@ -218,6 +223,7 @@ class _Checker:
         groups |= {g.id: g for sec in ("plants", "loops") for g in getattr(self.spec.cooling, sec)}
         for i, pe in enumerate([] if plan.equipment == "all" else plan.equipment):
             path = ("plan", "equipment", i)
+            self.once((*path, "group"), [e.group for e in plan.equipment], i, "group")
             if not self.ref((*path, "group"), pe.group, groups, "power or cooling group"):
                 continue
             own = self.cat.equipment.get(groups[pe.group].equipment)
@@ -234,6 +240,7 @@ class _Checker:
         if rm is None:
             return
         for j, s in enumerate(rm.systems):
+            self.once(("roadmap", "systems", j), rm.systems, j, "system")
             self.ref(("roadmap", "systems", j), s, self.cat.systems, "system")
         for m in rm.demand:
             self.ref(("roadmap", "demand", m), m, [wm.model for wm in self.spec.workload.models], "workload model")
@@ -242,10 +249,15 @@ class _Checker:
                 self.add(("roadmap", "demand", m, "tokens_per_s"), f"the first listed year must be the start year {rm.start_year} or before")
         if min(rm.utility_mw) > rm.start_year:
             self.add(("roadmap", "utility_mw"), f"the first listed year must be the start year {rm.start_year} or before")
+        last = rm.start_year + rm.years - 1
+        by_year = [(("roadmap", "demand", m, "tokens_per_s"), p.tokens_per_s) for m, p in rm.demand.items()]
+        for path, figures in [*by_year, (("roadmap", "utility_mw"), rm.utility_mw), (("roadmap", "capex_budget_usd"), rm.capex_budget_usd)]:
+            for year in figures:
+                if year > last:
+                    self.add((*path, str(year)), f"{year} is after the horizon's last year {last} (start_year + years - 1)")
         halls = [h.id for h in self.spec.halls]
         for i, rh in enumerate(rm.halls):
-            if [h.hall for h in rm.halls].index(rh.hall) != i:
-                self.add(("roadmap", "halls", i, "hall"), f"hall {rh.hall!r} is listed twice")
+            self.once(("roadmap", "halls", i, "hall"), [h.hall for h in rm.halls], i, "hall")
             self.ref(("roadmap", "halls", i, "hall"), rh.hall, halls, "hall")
             if rh.earliest_year is not None and rh.earliest_year >= rm.start_year + rm.years:
                 self.add(("roadmap", "halls", i, "earliest_year"), f"{rh.earliest_year} is after the horizon's last year {rm.start_year + rm.years - 1}")
