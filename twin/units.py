@@ -14,9 +14,10 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
 
+ID_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
 Id = Annotated[
     str,
-    StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]*$", max_length=64),
+    StringConstraints(pattern=ID_PATTERN, max_length=64),
     Field(description="Identifier: lower-case letters, digits, '.', '_' and '-'."),
 ]
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
