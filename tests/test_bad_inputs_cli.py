@@ -82,6 +82,22 @@ CASES = {
         {}, ("serve", PILOT, "--arrivals", "bursty", "--rate", "1e9", "--requests", "100"), 2, ("too high for bursty arrivals",)),
     "replicas of an unnamed system": Case(
         {}, ("serve", PILOT, "--replicas", "=2", "--requests", "100"), 2, ("--replicas '=2'",)),
+    "lengths neither a kind nor a file": Case(
+        {}, ("serve", PILOT, "--lengths", "lognormale", "--requests", "100"), 2, ("--lengths 'lognormale'", "did you mean 'lognormal'?")),
+    "trace that is a folder": Case(
+        {"t.csv/.keep": ""}, ("serve", PILOT, "--trace", "{tmp}/t.csv", "--requests", "100"), 2, ("{tmp}/t.csv: a directory, not a trace file",)),
+    # --force lets an output replace an older output, never an input: a meter table inside a telemetry folder was one.
+    "calibrate over a meter table of its folder": Case(
+        {"tel/meters.csv": METERS_HEADER + "2026-06-01T00:00:00Z,,100,80,10,20,15\n"},
+        ("calibrate", SMALL, "{tmp}/tel", "--out", "{tmp}/tel/meters.csv", "--force"), 2,
+        ("--out {tmp}/tel/meters.csv would overwrite the input {tmp}/tel/meters.csv",)),
+    "calibrate series over its own overlay": Case(
+        {"tel/meters.csv": METERS_HEADER + "2026-06-01T00:00:00Z,,100,80,10,20,15\n"},
+        ("calibrate", SMALL, "{tmp}/tel", "--out", "{tmp}/cal.yaml", "--series", "{tmp}/cal.yaml"), 2, ("--series {tmp}/cal.yaml is the --out file too",)),
+    "scorecard over its mapping": Case(
+        {"tel/meters.csv": METERS_HEADER + "2026-06-01T00:00:00Z,,100,80,10,20,15\n", "map.md": "series: []\n"},
+        ("scorecard", SMALL, "--telemetry", "{tmp}/tel", "--mapping", "{tmp}/map.md", "--out", "{tmp}/map.md", "--force", "--no-plan"), 2,
+        ("would overwrite the input {tmp}/map.md",)),
     # A spec without racks: max() of no streams, keys[0] of no deployments.
     "scorecard of a spec without racks": Case(
         {}, ("scorecard", NO_RACKS, "--out", "{tmp}/r.md", "--no-plan"), 2, (f"{NO_RACKS}: the spec has no deployments",)),
@@ -94,9 +110,12 @@ CASES = {
 def test_bad_input_exits_with_a_message_naming_it(tmp_path, monkeypatch, capsys, name):
     case = CASES[name]
     for rel, body in case.files.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / rel).write_bytes(body if isinstance(body, bytes) else body.encode())
     argv = [str(a).replace("{tmp}", str(tmp_path)) for a in case.argv]
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
     code, out, err = aift(monkeypatch, capsys, *argv)
+    assert {p: p.read_bytes() for p in before} == before  # nothing the user wrote was changed
     assert code == case.code, err
     assert "Traceback" not in out + err
     for fragment in case.says:

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from optimizer.cli.output import FORCE, InputError, check_output, out, spec_inputs, write_atomic
-from optimizer.cli.telemetry_input import MAPPING, STEP, read_inputs, report_notes
+from optimizer.cli.telemetry_input import MAPPING, STEP, read_inputs, report_notes, telemetry_inputs
 
 
 def scorecard_cmd(
@@ -33,7 +33,7 @@ def scorecard_cmd(
     spec = load_spec(spec_path)
     if not spec.deployments:
         raise InputError(f"{spec_path}: the spec has no deployments: a scorecard reports on racks that serve tokens")
-    check_output("--out", out_file, [*spec_inputs(spec), *(telemetry or [])], force=force)
+    check_output("--out", out_file, [*spec_inputs(spec), *telemetry_inputs(telemetry or [], mapping)], force=force)
     tm = mp = None
     if telemetry:
         tm, mp = read_inputs(spec, telemetry, mapping)

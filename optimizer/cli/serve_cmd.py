@@ -122,6 +122,10 @@ def serve(
         raise InputError(f"--replicas: at most {MAX_REPLICAS:,} replicas")
     spec = load_spec(spec_path)
     lengths_kind, lengths_trace = (lengths, None) if lengths in ("fixed", "lognormal") else ("trace", lengths)
+    if lengths_trace is not None and not Path(lengths_trace).exists():
+        from twin.validation import suggest
+
+        raise InputError(f"--lengths {lengths!r}: neither fixed, lognormal nor a trace file" + suggest(lengths, ("fixed", "lognormal")))
     if out_file is not None:
         inputs = spec_inputs(spec) + [p for p in (trace, lengths_trace) if p is not None]
         check_output("--out", out_file, [Path(p) for p in inputs], force=force)

@@ -43,7 +43,7 @@ class Trace:
 
 def _read(path: Path) -> pd.DataFrame:
     if not path.is_file():
-        raise SpecError([SpecIssue(str(path), None, None, "", "no such trace file")])
+        raise SpecError([SpecIssue(str(path), None, None, "", "a directory, not a trace file" if path.is_dir() else "no such trace file")])
     if path.stat().st_size > MAX_BYTES:
         raise SpecError([SpecIssue(str(path), None, None, "", f"{path.stat().st_size:,} bytes; a trace may have at most {MAX_BYTES:,}")])
     try:
