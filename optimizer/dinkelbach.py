@@ -30,7 +30,7 @@ from optimizer.highs import Infeasible, MilpResult, SolveError, solve_model
 from optimizer.solution import DinkelbachStep, Status
 
 MAX_DINKELBACH_STEPS = 30
-# Likewise a step needs only a plan that beats the price; the last step alone must prove F >= 0.
+# A step needs only a plan that beats the price; the last step alone must prove F >= 0.
 STEP_REL_GAP = 0.25
 RETRY_SEED = 7  # HiGHS's random seed for the one retry of a step that ended on a numerical error
 

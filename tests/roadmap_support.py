@@ -25,14 +25,17 @@ def small_roadmap(**overrides) -> Spec:
 
 
 def enumerate_schedules(rp: RoadmapProblem) -> list[tuple[dict, float, float]]:
-    """Every rack schedule (cohort counts) within the halls' positions and the years' demand, each completed by the model.
+    """Every rack schedule (cohort counts, and when the starting fleet leaves) within the halls' positions and the years' demand, each completed by the model.
 
     The completion sizes what follows from the racks (halls built, power and cooling units,
     switches) at least discounted cost, serving every token; a schedule the interconnect or
-    the equipment cannot carry is skipped. Returns (cohorts, discounted cost USD, discounted Mtok).
+    the equipment cannot carry is skipped. The fleet's racks are keyed (hall, variant, -1,
+    last year served): serving from before the first year. Returns (cohorts, discounted
+    cost USD, discounted Mtok).
     """
     m = build_roadmap_model(rp)
-    keys = list(m.COHORTS)
+    variables = {k: m.cohort[k] for k in m.COHORTS} | {(h, v, -1, b): m.fleet_kept[h, v, b] for h, v, b in m.FLEET}
+    keys = list(variables)
     positions = {h.id: h.positions for h in rp.plans[0].halls}
     rate = {s.id: s.tokens_per_year for s in rp.plans[0].systems}
     out = []
@@ -41,7 +44,7 @@ def enumerate_schedules(rp: RoadmapProblem) -> list[tuple[dict, float, float]]:
         if not _fits(rp, chosen, positions, rate):
             continue
         for k, n in zip(keys, counts, strict=True):
-            m.cohort[k].fix(n)
+            variables[k].fix(n)
         minimize_pv_cost_less_token_value(m, TINY_PRICE)  # again: serve_most leaves its own objective
         try:
             solve_model(m, time_limit_s=60, rel_gap=1e-9)
@@ -53,7 +56,10 @@ def enumerate_schedules(rp: RoadmapProblem) -> list[tuple[dict, float, float]]:
 
 
 def _fits(rp: RoadmapProblem, chosen: dict, positions: dict, rate: dict) -> bool:
-    """Positions in every hall and year, no rack in a hall before it may open, and every year's demand met."""
+    """The whole fleet leaves once, positions in every hall and year, no rack in a hall before it may open, every year's demand met."""
+    for (h, v), n in rp.fleet.items():
+        if sum(c for k, c in chosen.items() if k[:3] == (h, v, -1)) != n:
+            return False
     for t, p in enumerate(rp.plans):
         serving = {k: n for k, n in chosen.items() if k[2] <= t <= k[3]}
         for h in positions:

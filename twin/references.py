@@ -261,6 +261,25 @@ class _Checker:
             self.ref(("roadmap", "halls", i, "hall"), rh.hall, halls, "hall")
             if rh.earliest_year is not None and rh.earliest_year >= rm.start_year + rm.years:
                 self.add(("roadmap", "halls", i, "earliest_year"), f"{rh.earliest_year} is after the horizon's last year {rm.start_year + rm.years - 1}")
+        self.roadmap_fleet()
+
+    def roadmap_fleet(self) -> None:
+        """A starting fleet: the deployments exist, were bought by the start, serve at least its first year, stand in halls open then."""
+        rm = self.spec.roadmap
+        year = rm.fleet_installed_year
+        if year is None:
+            return
+        where = ("roadmap", "fleet_installed_year")
+        if not self.spec.deployments:
+            self.add(where, "the spec has no deployments to start the roadmap from")
+        if year > rm.start_year:
+            self.add(where, f"{year} is after the roadmap's start year {rm.start_year}: the fleet must be bought by then")
+        elif rm.start_year - year >= rm.system_life_years:
+            self.add(where, f"racks bought in {year} are past their {rm.system_life_years}-year life by {rm.start_year}")
+        late = {rh.hall: rh.earliest_year for rh in rm.halls if rh.earliest_year is not None and rh.earliest_year > rm.start_year}
+        for i, d in enumerate(self.spec.deployments):
+            if d.hall in late:
+                self.add(("deployments", i, "hall"), f"hall {d.hall!r} holds the starting fleet but its roadmap earliest_year is {late[d.hall]}")
 
     def calibration(self) -> None:
         cal = self.spec.calibration

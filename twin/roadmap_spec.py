@@ -71,6 +71,11 @@ class RoadmapOptions(Strict):
     halls: list[RoadmapHall] = Field(
         default_factory=list, description="Build year limits and shell costs; halls not listed: any year, free."
     )
+    fleet_installed_year: Year | None = Field(
+        None,
+        description="When set, the spec's deployments are the campus's racks at the start, bought this year: no capital for them, they serve "
+        "from the first year to the end of their life or are sold earlier; their halls stand, shells paid. Unset: the roadmap plans from empty halls.",
+    )
     system_life_years: PosInt = Field(5, description="Years a rack serves before it must be retired.")
     resale_value_frac: Fraction = Field(
         0.1, description="Value of a rack at the end of its life, share of its price; straight line from the price in between."

@@ -118,15 +118,16 @@ def projections(result: RoadmapResult) -> list[str]:
 
 def _print(result: RoadmapResult, out_dir: Path | None) -> None:
     r = result.roadmap
+    schedule = r.schedule_rows()
+    fleet_sold = any(x["sold_at_start"] for x in schedule)  # a column only when a starting fleet is sold before serving
     rows = [
-        [str(x["year"]), x["hall"], x["system"], x["hall_built"], x["installed"], x["in_service"], x["retired"], x["gpus"]]
-        for x in r.schedule_rows()
+        [str(x["year"]), x["hall"], x["system"], x["hall_built"], x["installed"], x["in_service"], x["retired"]]
+        + ([x["sold_at_start"]] if fleet_sold else [])
+        + [x["gpus"]]
+        for x in schedule
     ]
-    out.print(
-        table(
-            f"Build schedule ({r.objective})", ["year", "hall", "system", "hall built", "installed", "in service", "retired", "GPUs"], rows
-        )
-    )
+    columns = ["year", "hall", "system", "hall built", "installed", "in service", "retired", *(["sold at start"] if fleet_sold else []), "GPUs"]
+    out.print(table(f"Build schedule ({r.objective})", columns, rows))
     twin = result.twin or {}
     rows = []
     for y in r.years:

@@ -4,7 +4,8 @@ Each year's block is `optimizer.model.add_plan` on that year's problem (racks, c
 network, power and cooling units, the interconnect at the design hour, demand, costs), so
 a year of the roadmap is exactly a plan the twin can score. What links the years:
 
-- cohorts $n_{h,v,a,b}$ of racks serving years $a..b$ make up each year's racks;
+- cohorts $n_{h,v,a,b}$ of racks serving years $a..b$ make up each year's racks, with the
+  starting fleet's racks $f_{h,v,b}$ kept through year $b$;
 - a hall serves only once built, not before its earliest year;
 - each hall keeps its cooling type, power and cooling units and switches are never removed;
 - the discounted cash flows (`optimizer.roadmap.problem`) and discounted tokens.
@@ -17,7 +18,7 @@ from __future__ import annotations
 import pyomo.environ as pyo
 
 from optimizer.model import STAGE_BLOCKS, add_plan
-from optimizer.roadmap.problem import RoadmapProblem, cohorts
+from optimizer.roadmap.problem import RoadmapProblem, cohorts, fleet_retirements
 
 
 def build_roadmap_model(rp: RoadmapProblem) -> pyo.ConcreteModel:
@@ -73,11 +74,22 @@ def add_cohorts(m: pyo.ConcreteModel, rp: RoadmapProblem) -> None:
     m.COHORTS = pyo.Set(dimen=4, initialize=cohorts(rp, m.HALL_SYSTEMS), ordered=True)
     m.cohort = pyo.Var(m.COHORTS, domain=pyo.NonNegativeIntegers, bounds=lambda m, h, v, a, b: (0, positions[h]))
 
+    m.FLEET = pyo.Set(dimen=3, initialize=fleet_retirements(rp), ordered=True)
+    m.fleet_kept = pyo.Var(m.FLEET, domain=pyo.NonNegativeIntegers, bounds=lambda m, h, v, b: (0, rp.fleet[h, v]))
+
     @m.Constraint(m.HALL_SYSTEMS, m.YEARS)
     def racks_are_cohorts_in_service(m, h, v, t):
-        r"""$\sum_c r_{h,v,c,t} = \sum_{a \le t \le b} n_{h,v,a,b}$: never before the system ships, never past its life."""
+        r"""$\sum_c r_{h,v,c,t} = \sum_{a \le t \le b} n_{h,v,a,b} + \sum_{b \ge t} f_{h,v,b}$: never before the system ships, never past its life."""
         serving = [m.cohort[k] for k in m.COHORTS if k[:2] == (h, v) and k[2] <= t <= k[3]]
-        return m.year[t].hall_racks[h, v] == sum(serving)
+        kept = [m.fleet_kept[k] for k in m.FLEET if k[:2] == (h, v) and k[2] >= t]
+        return m.year[t].hall_racks[h, v] == sum(serving) + sum(kept)
+
+    m.FLEET_RACKS = pyo.Set(dimen=2, initialize=list(rp.fleet), ordered=True)
+
+    @m.Constraint(m.FLEET_RACKS)
+    def fleet_leaves_once(m, h, v):
+        r"""$\sum_b f_{h,v,b} = F_{h,v}$: each rack of the starting fleet leaves once, at the start ($b = -1$) or after year $b$."""
+        return sum(m.fleet_kept[k] for k in m.FLEET if k[:2] == (h, v)) == rp.fleet[h, v]
 
 
 def add_kept_choices(m: pyo.ConcreteModel, rp: RoadmapProblem) -> None:
@@ -91,8 +103,8 @@ def add_kept_choices(m: pyo.ConcreteModel, rp: RoadmapProblem) -> None:
 
     @m.Constraint(y0.FABRICS, m.YEARS)
     def switches_kept(m, f, t):
-        r"""$N^{sw}_{f,t} \ge N^{sw}_{f,t-1}$"""
-        return m.year[t].switches[f] >= m.year[t - 1].switches[f] if t > 0 else pyo.Constraint.Skip
+        r"""$N^{sw}_{f,t} \ge N^{sw}_{f,t-1}$, and the starting fleet's switches in the first year"""
+        return m.year[t].switches[f] >= (m.year[t - 1].switches[f] if t > 0 else rp.fleet_switches.get(f, 0))
 
     for name in STAGE_BLOCKS:
         options = list(getattr(y0, name).OPTIONS)
@@ -108,8 +120,13 @@ def add_kept_choices(m: pyo.ConcreteModel, rp: RoadmapProblem) -> None:
             r"""$z_{g,o,t} \ge z_{g,o,t-1}$"""
             return getattr(m.year[t], name).chosen[k] >= getattr(m.year[t - 1], name).chosen[k] if t > 0 else pyo.Constraint.Skip
 
+        def units_standing(m, *k, name=name):
+            r"""$u_{g,o,0} \ge U^{fleet}_{g,o}$: the starting fleet's units stay"""
+            return getattr(y0, name).installed_units[k] >= rp.fleet_units[k] if k in rp.fleet_units else pyo.Constraint.Skip
+
         m.add_component(f"{name}_units_kept", pyo.Constraint(m.YEARS, options, rule=units_kept))
         m.add_component(f"{name}_option_kept", pyo.Constraint(m.YEARS, options, rule=option_kept))
+        m.add_component(f"{name}_units_standing", pyo.Constraint(options, rule=units_standing))
 
 
 def add_cash_flows(m: pyo.ConcreteModel, rp: RoadmapProblem) -> None:
@@ -127,28 +144,37 @@ def add_cash_flows(m: pyo.ConcreteModel, rp: RoadmapProblem) -> None:
         """A rack bought in year a: the year-plan's capex at the price of year a."""
         return systems[v].rack_capex_usd + rp.variants[v].it_usd_by_year[a] - rp.variants[v].it_base_usd
 
-    def cohort_usd(h, v, a, b):
-        rv, age = rp.variants[v], b - a + 1
-        sold = b < H - 1  # sold before the horizon's end, or valued at it
-        worth = (
-            rv.it_usd_by_year[a] * rp.it_value_share(age) * (1.0 - rp.resale_haircut_frac if sold else 1.0)
+    def worth(v, it_usd, age, b):
+        """What a rack bought at `it_usd` is worth at `age` when it leaves after year b: sold before the horizon's end, or valued at it."""
+        rv = rp.variants[v]
+        return (
+            it_usd * rp.it_value_share(age) * (1.0 - rp.resale_haircut_frac if b < H - 1 else 1.0)
             + rv.building_usd * rp.remaining("building", age)
             + rv.optics_usd * rp.remaining("network", age)
         )
-        return d(a) * buy_usd(v, a) - d(b + 1) * worth
+
+    def cohort_usd(h, v, a, b):
+        return d(a) * buy_usd(v, a) - d(b + 1) * worth(v, rp.variants[v].it_usd_by_year[a], b - a + 1, b)
+
+    def fleet_usd(h, v, b):
+        """A fleet rack kept through year b: its purchase is sunk; what it is worth when it leaves comes back."""
+        return -d(b + 1) * worth(v, rp.fleet_it_usd[v], rp.fleet_age + b + 1, b)
 
     def added_usd(cls, t):
         """Discounted cost of one USD of an item of class `cls` bought in year t, less its value at the horizon."""
         return d(t) - d(H) * rp.remaining(cls, H - t)
 
-    m.rack_pv_usd = pyo.Expression(expr=sum(cohort_usd(*k) * m.cohort[k] for k in m.COHORTS))
+    m.rack_pv_usd = pyo.Expression(
+        expr=sum(cohort_usd(*k) * m.cohort[k] for k in m.COHORTS) + sum(fleet_usd(*k) * m.fleet_kept[k] for k in m.FLEET)
+    )
 
     def stage_added(name, t, k):
+        """Units bought in year t: beyond last year's, or in the first year beyond those standing."""
         b = getattr(m.year[t], name)
-        return b.installed_units[k] - (getattr(m.year[t - 1], name).installed_units[k] if t > 0 else 0)
+        return b.installed_units[k] - (getattr(m.year[t - 1], name).installed_units[k] if t > 0 else rp.fleet_units.get(k, 0))
 
     def switches_added(f, t):
-        return m.year[t].switches[f] - (m.year[t - 1].switches[f] if t else 0)
+        return m.year[t].switches[f] - (m.year[t - 1].switches[f] if t else rp.fleet_switches.get(f, 0))
 
     def built_now(h, t):
         return m.built[h, t] - (m.built[h, t - 1] if t else 0)
@@ -183,6 +209,10 @@ def add_cash_flows(m: pyo.ConcreteModel, rp: RoadmapProblem) -> None:
         rv = rp.variants[v]
         return (rv.it_usd_by_year[a] - rv.it_base_usd) * per_usd if a <= t <= b else 0.0
 
+    def fleet_price_gap(t, per_usd):
+        """Likewise for the fleet's racks in service, at the price they were bought at."""
+        return sum((rp.fleet_it_usd[v] - rp.variants[v].it_base_usd) * per_usd * m.fleet_kept[h, v, b] for (h, v, b) in m.FLEET if b >= t)
+
     def recovery(t):
         y = m.year[t]
         racks = sum(
@@ -204,7 +234,10 @@ def add_cash_flows(m: pyo.ConcreteModel, rp: RoadmapProblem) -> None:
     m.opex_usd = pyo.Expression(
         m.YEARS,
         rule=lambda m, t: (
-            m.year[t].annual_cost_usd - recovery(t) + sum(price_gap(k, t, rp.it_support_frac) * m.cohort[k] for k in m.COHORTS)
+            m.year[t].annual_cost_usd
+            - recovery(t)
+            + sum(price_gap(k, t, rp.it_support_frac) * m.cohort[k] for k in m.COHORTS)
+            + fleet_price_gap(t, rp.it_support_frac)
         ),
     )
     m.annual_cost_usd = pyo.Expression(
@@ -212,6 +245,7 @@ def add_cash_flows(m: pyo.ConcreteModel, rp: RoadmapProblem) -> None:
         rule=lambda m, t: (
             m.year[t].annual_cost_usd
             + sum(price_gap(k, t, crf["it"] + rp.it_support_frac) * m.cohort[k] for k in m.COHORTS)
+            + fleet_price_gap(t, crf["it"] + rp.it_support_frac)
             + sum(rp.hall_cost_usd[h] * crf["building"] * m.built[h, t] for h in m.HALLS)
         ),
     )

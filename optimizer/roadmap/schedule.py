@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pyomo.environ as pyo
 
@@ -28,6 +28,7 @@ class RoadmapYear:
     hall_annual_usd: float  # capital recovery of the halls' shells
     annual_cost_usd: float  # the twin's view: capital recovery at the spec's lives plus this year's opex
     capex_usd: float  # capital spent this year, undiscounted: racks, units, switches, halls' shells
+    sold_at_start: dict[tuple[str, str], int] = field(default_factory=dict)  # the starting fleet's racks sold before the first year serves
 
     @property
     def tokens_per_year(self) -> float:
@@ -62,7 +63,7 @@ class Roadmap:
         """One row per year, hall and system with anything to say: racks installed, retired and in service."""
         rows = []
         for y in self.years:
-            keys = sorted(set(y.plan.racks) | set(y.installed) | set(y.retired))
+            keys = sorted(set(y.plan.racks) | set(y.installed) | set(y.retired) | set(y.sold_at_start))
             rows += [
                 {
                     "year": y.year,
@@ -72,6 +73,7 @@ class Roadmap:
                     "installed": y.installed.get((h, v), 0),
                     "in_service": y.plan.racks.get((h, v), 0),
                     "retired": y.retired.get((h, v), 0),
+                    "sold_at_start": y.sold_at_start.get((h, v), 0),
                     "gpus": y.plan.racks.get((h, v), 0) * self.problem.plans[0].system(v).gpus_per_rack,
                 }
                 for h, v in keys
@@ -94,13 +96,15 @@ def read_roadmap(rp: RoadmapProblem, run: RoadmapRun) -> Roadmap:
     m = run.model
     cohorts = {k: round(pyo.value(m.cohort[k])) for k in m.COHORTS}
     cohorts = {k: n for k, n in cohorts.items() if n}
+    fleet = {(h, v, b): round(pyo.value(m.fleet_kept[h, v, b])) for (h, v, b) in m.FLEET}
+    fleet = {k: n for k, n in fleet.items() if n}
     years = []
     for t, year in enumerate(rp.years):
         plan = read_solution(
             m.year[t], rp.plans[t], objective="min-cost", status=run.status, objective_value=0.0, mip_gap=run.mip_gap, solve_time_s=0.0
         )
         built = tuple(h for h in m.HALLS if round(pyo.value(m.built[h, t])))
-        before = {h for h in m.HALLS if t and round(pyo.value(m.built[h, t - 1]))}
+        before = {h for h in m.HALLS if round(pyo.value(m.built[h, t - 1]))} if t else {h for h, _ in rp.fleet}
         years.append(
             RoadmapYear(
                 year=year,
@@ -110,11 +114,12 @@ def read_roadmap(rp: RoadmapProblem, run: RoadmapRun) -> Roadmap:
                 halls_built=built,
                 new_halls=tuple(h for h in built if h not in before),
                 installed=_sum_by(cohorts, lambda a, b, t=t: a == t),
-                retired=_sum_by(cohorts, lambda a, b, t=t: b == t and b < rp.horizon - 1),
-                it_price_usd=_mean_prices(rp, cohorts, t),
+                retired=_sum_by(cohorts | _as_cohorts(fleet), lambda a, b, t=t: b == t and b < rp.horizon - 1),
+                it_price_usd=_mean_prices(rp, cohorts, fleet, t),
                 hall_annual_usd=sum(rp.hall_cost_usd[h] * rp.crf["building"] for h in built),
                 annual_cost_usd=pyo.value(m.annual_cost_usd[t]),
                 capex_usd=pyo.value(m.capex_usd[t]),
+                sold_at_start={(h, v): n for (h, v, b), n in fleet.items() if b == -1} if t == 0 else {},
             )
         )
     return Roadmap(
@@ -138,13 +143,19 @@ def _sum_by(cohorts: dict, keep) -> dict[tuple[str, str], int]:
     return out
 
 
-def _mean_prices(rp: RoadmapProblem, cohorts: dict, t: int) -> dict[str, float]:
-    """Per catalog system, the mean price of one system over the racks serving in year t (each at its purchase year's price)."""
+def _as_cohorts(fleet: dict) -> dict:
+    """The fleet's racks as cohorts served from before the first year (-1): none is ever installed within the horizon."""
+    return {(h, v, -1, b): n for (h, v, b), n in fleet.items()}
+
+
+def _mean_prices(rp: RoadmapProblem, cohorts: dict, fleet: dict, t: int) -> dict[str, float]:
+    """Per catalog system, the mean price of one system over the racks serving in year t (each at the price it was bought at)."""
     usd: dict[str, float] = {}
     systems: dict[str, int] = {}
-    for (_, v, a, b), n in cohorts.items():
-        if a <= t <= b:
-            rv = rp.variants[v]
-            usd[rv.system] = usd.get(rv.system, 0.0) + n * rv.it_usd_by_year[a]
-            systems[rv.system] = systems.get(rv.system, 0) + n * rv.systems_per_rack
+    serving = [(v, rp.variants[v].it_usd_by_year[a], n) for (_, v, a, b), n in cohorts.items() if a <= t <= b]
+    serving += [(v, rp.fleet_it_usd[v], n) for (_, v, b), n in fleet.items() if t <= b]
+    for v, it_usd, n in serving:
+        rv = rp.variants[v]
+        usd[rv.system] = usd.get(rv.system, 0.0) + n * it_usd
+        systems[rv.system] = systems.get(rv.system, 0) + n * rv.systems_per_rack
     return {s: usd[s] / systems[s] for s in usd}
