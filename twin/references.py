@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from twin.catalog import Catalog
+from twin.catalog_time import first_service_year
 from twin.deployments import deployment_keys
 from twin.errors import SpecIssue
 from twin.spec import Spec
@@ -278,6 +279,12 @@ class _Checker:
             self.add(where, f"racks bought in {year} are past their {rm.system_life_years}-year life by {rm.start_year}")
         late = {rh.hall: rh.earliest_year for rh in rm.halls if rh.earliest_year is not None and rh.earliest_year > rm.start_year}
         for i, d in enumerate(self.spec.deployments):
+            entry = self.cat.systems.get(d.system)
+            if entry is not None and entry.available is not None:
+                serves = first_service_year(entry)
+                if serves > rm.start_year:
+                    self.add(("deployments", i, "system"), f"{d.system} ships {entry.available} and serves from {serves}: it cannot be in "
+                             f"the starting fleet, which serves from {rm.start_year}")
             if d.hall in late:
                 self.add(("deployments", i, "hall"), f"hall {d.hall!r} holds the starting fleet but its roadmap earliest_year is {late[d.hall]}")
 
