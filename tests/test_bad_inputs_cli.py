@@ -167,3 +167,40 @@ def test_an_output_that_is_a_pipe_is_refused_even_with_force(tmp_path, monkeypat
     assert code == 2
     assert f"{command[2]} {fifo} is not a regular file" in err
     assert stat.S_ISFIFO(fifo.stat().st_mode)
+
+
+# A row that reads as JSON but not as a run: the store's readers took it as one (`.items()` of a list, a text
+# KPI subtracted, text in the seed column sent to Parquet).
+DAMAGED_ROWS = {
+    "kpis a list": ("UPDATE runs SET kpis = '[1, 2]' WHERE id = ?", "its kpis is not a JSON object"),
+    "a kpi as text": ("UPDATE runs SET kpis = '{\"cost_per_million_tokens_usd\": \"cheap\"}' WHERE id = ?", "its kpis are not all numbers"),
+    "a seed as text": ("UPDATE runs SET seed = 'abc' WHERE id = ?", "its seed or duration is not a number"),
+    "base values a list": ("UPDATE sweeps SET base_values = '[1]' WHERE ? IS NOT NULL", "its base_values is not a JSON object"),
+}
+
+
+@pytest.mark.parametrize("name", list(DAMAGED_ROWS))
+def test_a_row_of_the_wrong_shape_names_the_damage(tmp_path, monkeypatch, capsys, name):
+    import sqlite3
+
+    from tests.store_support import fill_store
+    from tests.sweep_support import stored_rows
+
+    runs = fill_store(tmp_path)
+    rows = stored_rows(runs)
+    ok = sorted(i for i, r in rows.items() if r["status"] == "ok")
+    sweep = next(iter(rows.values()))["sweep_id"]
+    sql, says = DAMAGED_ROWS[name]
+    with sqlite3.connect(runs / "index.sqlite") as db:
+        db.execute(sql, (ok[0],))
+    db.close()
+    readers = [["runs", "export", "--format", "parquet", "--out", tmp_path / "x.parquet"], ["runs", "sensitivity", sweep]]
+    if "UPDATE runs" in sql:  # compare reads runs alone
+        readers.append(["runs", "compare", ok[0], ok[1]])
+    for argv in readers:
+        code, out, err = aift(monkeypatch, capsys, *argv, "--runs", runs)
+        assert code == 2, err
+        assert "Traceback" not in out + err
+        assert f"{runs / 'index.sqlite'} is damaged" in err
+        assert says in err
+        assert "aift runs repair" in err
