@@ -6,12 +6,14 @@ run of `aift validate` lists every broken reference, cycle and orphan at once.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 
 from twin.catalog import Catalog
 from twin.catalog_time import first_service_year
 from twin.deployments import deployment_keys
 from twin.errors import SpecIssue
+from twin.plan_spec import MAX_DEMAND_TOKENS_PER_S
 from twin.spec import Spec
 from twin.validation import suggest
 from twin.yamlio import Document
@@ -251,6 +253,15 @@ class _Checker:
         if min(rm.utility_mw) > rm.start_year:
             self.add(("roadmap", "utility_mw"), f"the first listed year must be the start year {rm.start_year} or before")
         last = rm.start_year + rm.years - 1
+        for m, p in rm.demand.items():
+            if p.first_year_tokens_per_s is not None and p.growth_per_year:
+                try:
+                    grown = p.first_year_tokens_per_s * (1.0 + p.growth_per_year) ** (last - rm.start_year)
+                except OverflowError:
+                    grown = math.inf
+                if grown > MAX_DEMAND_TOKENS_PER_S:
+                    self.add(("roadmap", "demand", m, "growth_per_year"), f"grows the demand to {grown:.3g} tokens/s by {last}, beyond "
+                             f"{MAX_DEMAND_TOKENS_PER_S:.0e} (is the growth a percentage? 0.15 is +15 %/year)")
         by_year = [(("roadmap", "demand", m, "tokens_per_s"), p.tokens_per_s) for m, p in rm.demand.items()]
         for path, figures in [*by_year, (("roadmap", "utility_mw"), rm.utility_mw), (("roadmap", "capex_budget_usd"), rm.capex_budget_usd)]:
             for year in figures:

@@ -105,7 +105,8 @@ def quantity(unit: str, *, ge: float | None = 0.0, gt: float | None = None, le: 
 Kw = quantity("kW")
 PosKw = quantity("kW", gt=0)
 Mw = quantity("MW")
-PosMw = quantity("MW", gt=0)
+MAX_INTERCONNECT_MW = 1e6  # a terawatt, a third of the world's generating capacity: beyond it a typo the solver reads as infinite
+PosMw = quantity("MW", gt=0, le=MAX_INTERCONNECT_MW)
 Hours = quantity("hour", gt=0)
 Mtbf = quantity("hour", ge=1)  # a unit failing more than hourly is not equipment a plan can rely on
 UnitKw = quantity("kW", ge=1, le=1e6)  # one unit of power or cooling equipment: 1 kW to 1 GW
