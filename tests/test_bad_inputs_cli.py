@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SMALL = ROOT / "tests" / "specs" / "small.yaml"  # one hall, hall-1/gb300-nvl72
 NO_RACKS = ROOT / "tests" / "specs" / "roadmap-small.yaml"  # two halls, no deployments
 PILOT = ROOT / "facility_specs" / "pilot-2mw-h100.yaml"
+ROADMAP_TEXT = NO_RACKS.read_text()
 METERS_HEADER = "timestamp,hall,utility_kw,it_kw,cooling_kw,outdoor_c,wet_bulb_c\n"
 GEN = 'vllm:generation_tokens_total{model_name="DeepSeek-R1",instance="n1:8000"}'
 
@@ -98,6 +99,13 @@ CASES = {
         {"tel/meters.csv": METERS_HEADER + "2026-06-01T00:00:00Z,,100,80,10,20,15\n", "map.md": "series: []\n"},
         ("scorecard", SMALL, "--telemetry", "{tmp}/tel", "--mapping", "{tmp}/map.md", "--out", "{tmp}/map.md", "--force", "--no-plan"), 2,
         ("would overwrite the input {tmp}/map.md",)),
+    # Racks that serve no token: the availability tangents divided by the year's zero demand (ZeroDivisionError).
+    "roadmap with no demand in any hour": Case(
+        {"s.yaml": ROADMAP_TEXT.replace("demand: {level: 0.8", "demand: {level: 0")},
+        ("roadmap", "{tmp}/s.yaml", "--time-limit", "30"), 2, ("{tmp}/s.yaml: workload.demand is 0 in every hour",)),
+    "plan with a profile of zeros": Case(
+        {"s.yaml": SMALL.read_text().replace("profile: diurnal", "profile: [" + ", ".join(["0"] * 24) + "]")},
+        ("plan", "{tmp}/s.yaml", "--time-limit", "30"), 2, ("{tmp}/s.yaml: workload.demand is 0 in every hour",)),
     # A spec without racks: max() of no streams, keys[0] of no deployments.
     "scorecard of a spec without racks": Case(
         {}, ("scorecard", NO_RACKS, "--out", "{tmp}/r.md", "--no-plan"), 2, (f"{NO_RACKS}: the spec has no deployments",)),

@@ -113,7 +113,8 @@ UnitKw = quantity("kW", ge=1, le=1e6)  # one unit of power or cooling equipment:
 UnitKva = quantity("kVA", ge=1, le=1e6)
 Gbps = Annotated[float, AfterValidator(_finite), Field(ge=1, le=1e5)]  # a network port or NIC, Gb/s
 Seconds = quantity("s", gt=0)
-Usd = Annotated[float, AfterValidator(_finite), Field(ge=0)]
+MAX_USD = 1e15  # ten times the world's yearly output: a larger sum of money is a typo the solver reads as infinite
+Usd = Annotated[float, AfterValidator(_finite), Field(ge=0, le=MAX_USD)]
 NonNeg = Annotated[float, AfterValidator(_finite), Field(ge=0)]
 Pos = Annotated[float, AfterValidator(_finite), Field(gt=0)]
 Celsius = quantity("degC", ge=-80, le=80)
