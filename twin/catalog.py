@@ -18,7 +18,8 @@ CATALOG_DIR = Path(__file__).resolve().parent.parent / "facility_specs" / "catal
 Precision = Literal["bf16", "fp8", "fp4", "int4"]  # int4: weight-only 4-bit (W4A16), computed in BF16
 TensorPrecision = Literal["bf16", "fp8", "fp4"]  # what tensor cores compute in
 Year = Annotated[int, Field(ge=2000, le=2100)]
-Available = Annotated[str, StringConstraints(pattern=r"^(20[0-9]{2})(Q[1-4])?$"), Field(description="A year, or a year and quarter: 2026Q3.")]
+AVAILABLE_PATTERN = r"^(20[0-9]{2})(Q[1-4])?$"
+Available = Annotated[str, StringConstraints(pattern=AVAILABLE_PATTERN), Field(description="A year, or a year and quarter: 2026Q3.")]
 BYTES_PER_PARAM: dict[str, float] = {"bf16": 2.0, "fp8": 1.0, "fp4": 0.5, "int4": 0.5}
 
 
