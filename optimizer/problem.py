@@ -77,6 +77,9 @@ def problem_from_spec(
     weather = weather or spec_weather(spec)
     hours = len(weather.dry_bulb_c)
     demand = np.minimum(hourly_demand(spec.workload.demand, hours), 1.0)
+    if not demand.any():  # every rack would serve no token: no cost per token, no rack worth placing
+        raise PlanError("workload.demand is 0 in every hour (level 0 or a profile of zeros): the racks would serve no tokens, "
+                        "so there is nothing to plan for; give the share of capacity busy at the peak (e.g. level: 0.8)")
     busy = demand  # at full availability: what unavailability costs is priced by the plan (`availability_figures`)
     points = _operating_points(spec, plan)
     variants = {h.id: _hall_variants(spec, plan, h, points) for h in spec.halls}

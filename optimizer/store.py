@@ -443,16 +443,26 @@ class Store:
             raise StoreError(f"{self.index} is damaged: {exc}; {repair_hint(self.root)}") from None
 
 
+# The JSON a row holds, by the columns decoded: a run's parameters and KPIs are objects, a sweep's
+# parameters a list of paths and its base values an object.
+_JSON_SHAPES = {("parameters", "kpis"): (dict, dict), ("parameters", "base_values"): (list, dict)}
+
+
 def decode_row(row: sqlite3.Row | dict, *json_columns: str) -> dict[str, Any]:
-    """A row as a dict with its JSON columns decoded; ValueError naming the row and column otherwise."""
+    """A row as a dict with its JSON columns decoded and of their shape; ValueError naming the row and column otherwise."""
     out = dict(row)
-    for c in json_columns:
+    for c, shape in zip(json_columns, _JSON_SHAPES.get(json_columns, (dict | list,) * len(json_columns)), strict=True):
         try:
             out[c] = json.loads(out[c])
         except (TypeError, ValueError):
             raise ValueError(f"{out.get('id', '?')!s:.40}: its {c} is not JSON") from None
-        if not isinstance(out[c], dict | list):
-            raise ValueError(f"{out.get('id', '?')!s:.40}: its {c} is not a JSON object")
+        if not isinstance(out[c], shape):
+            raise ValueError(f"{out.get('id', '?')!s:.40}: its {c} is not a JSON {'list' if shape is list else 'object'}")
+    if "kpis" in json_columns and not all(v is None or (isinstance(v, int | float) and not isinstance(v, bool)) for v in out["kpis"].values()):
+        raise ValueError(f"{out.get('id', '?')!s:.40}: its kpis are not all numbers")
+    # SQLite keeps text in a numeric column as text: a run's seed and duration must be numbers.
+    if not isinstance(out.get("seed", 0), int) or not isinstance(out.get("duration_s"), int | float | None):
+        raise ValueError(f"{out.get('id', '?')!s:.40}: its seed or duration is not a number")
     return out
 
 

@@ -34,6 +34,7 @@ reported in `unmet_heat_kw`, with any heat no cap could fit (the network's alone
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from dataclasses import dataclass, replace
 from graphlib import TopologicalSorter
@@ -74,8 +75,9 @@ class EnergyResult:
 
     @property
     def annual_pue(self) -> float:
-        """Annual facility energy over annual IT (and network) energy."""
-        return float(self.facility_kw.sum() / (self.it_kw.sum() + self.network_kw.sum()))
+        """Annual facility energy over annual IT (and network) energy; NaN (undefined) without IT energy."""
+        it = self.it_kw.sum() + self.network_kw.sum()
+        return float(self.facility_kw.sum() / it) if it > 0 else math.nan
 
     @property
     def capped_hours(self) -> int:
@@ -94,8 +96,9 @@ class EnergyResult:
 
     @property
     def wue_l_per_kwh(self) -> float:
-        """Site water per kWh of IT energy (The Green Grid WUE)."""
-        return float(self.water_l.sum() / (self.it_kw.sum() + self.network_kw.sum()))
+        """Site water per kWh of IT energy (The Green Grid WUE); NaN (undefined) without IT energy."""
+        it = self.it_kw.sum() + self.network_kw.sum()
+        return float(self.water_l.sum() / it) if it > 0 else math.nan
 
 
 def _shares(ids: list[str], weight: dict[str, float]) -> dict[str, float]:

@@ -6,11 +6,14 @@ run of `aift validate` lists every broken reference, cycle and orphan at once.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 
 from twin.catalog import Catalog
+from twin.catalog_time import first_service_year
 from twin.deployments import deployment_keys
 from twin.errors import SpecIssue
+from twin.plan_spec import MAX_DEMAND_TOKENS_PER_S
 from twin.spec import Spec
 from twin.validation import suggest
 from twin.yamlio import Document
@@ -41,6 +44,11 @@ class _Checker:
             return True
         self.add(path, f"unknown {what} {value!r}" + suggest(value, options))
         return False
+
+    def once(self, path: tuple, values: list, i: int, what: str) -> None:
+        """`values[i]` must not appear before `i`: a second entry would leave which one holds to chance."""
+        if values.index(values[i]) != i:
+            self.add(path, f"{what} {values[i]!r} is listed twice")
 
     def unique_ids(self) -> None:
         seen: dict[str, tuple] = {UTILITY: ("site",)}
@@ -192,13 +200,13 @@ class _Checker:
         systems = list(self.cat.systems)
         if plan.systems != "all":
             for j, s in enumerate(plan.systems):
+                self.once(("plan", "systems", j), plan.systems, j, "system")
                 self.ref(("plan", "systems", j), s, systems, "system")
         halls = {h.id: h for h in self.spec.halls}
         loops = {lp.id: lp for lp in self.spec.cooling.loops}
         for i, ph in enumerate(plan.halls):
             path = ("plan", "halls", i)
-            if [p.hall for p in plan.halls].index(ph.hall) != i:
-                self.add((*path, "hall"), f"hall {ph.hall!r} is listed twice")
+            self.once((*path, "hall"), [p.hall for p in plan.halls], i, "hall")
             if not self.ref((*path, "hall"), ph.hall, halls, "hall"):
                 continue
             for j, s in enumerate([] if ph.systems in (None, "all") else ph.systems):
@@ -218,6 +226,7 @@ class _Checker:
         groups |= {g.id: g for sec in ("plants", "loops") for g in getattr(self.spec.cooling, sec)}
         for i, pe in enumerate([] if plan.equipment == "all" else plan.equipment):
             path = ("plan", "equipment", i)
+            self.once((*path, "group"), [e.group for e in plan.equipment], i, "group")
             if not self.ref((*path, "group"), pe.group, groups, "power or cooling group"):
                 continue
             own = self.cat.equipment.get(groups[pe.group].equipment)
@@ -234,6 +243,7 @@ class _Checker:
         if rm is None:
             return
         for j, s in enumerate(rm.systems):
+            self.once(("roadmap", "systems", j), rm.systems, j, "system")
             self.ref(("roadmap", "systems", j), s, self.cat.systems, "system")
         for m in rm.demand:
             self.ref(("roadmap", "demand", m), m, [wm.model for wm in self.spec.workload.models], "workload model")
@@ -242,10 +252,24 @@ class _Checker:
                 self.add(("roadmap", "demand", m, "tokens_per_s"), f"the first listed year must be the start year {rm.start_year} or before")
         if min(rm.utility_mw) > rm.start_year:
             self.add(("roadmap", "utility_mw"), f"the first listed year must be the start year {rm.start_year} or before")
+        last = rm.start_year + rm.years - 1
+        for m, p in rm.demand.items():
+            if p.first_year_tokens_per_s is not None and p.growth_per_year:
+                try:
+                    grown = p.first_year_tokens_per_s * (1.0 + p.growth_per_year) ** (last - rm.start_year)
+                except OverflowError:
+                    grown = math.inf
+                if grown > MAX_DEMAND_TOKENS_PER_S:
+                    self.add(("roadmap", "demand", m, "growth_per_year"), f"grows the demand to {grown:.3g} tokens/s by {last}, beyond "
+                             f"{MAX_DEMAND_TOKENS_PER_S:.0e} (is the growth a percentage? 0.15 is +15 %/year)")
+        by_year = [(("roadmap", "demand", m, "tokens_per_s"), p.tokens_per_s) for m, p in rm.demand.items()]
+        for path, figures in [*by_year, (("roadmap", "utility_mw"), rm.utility_mw), (("roadmap", "capex_budget_usd"), rm.capex_budget_usd)]:
+            for year in figures:
+                if year > last:
+                    self.add((*path, str(year)), f"{year} is after the horizon's last year {last} (start_year + years - 1)")
         halls = [h.id for h in self.spec.halls]
         for i, rh in enumerate(rm.halls):
-            if [h.hall for h in rm.halls].index(rh.hall) != i:
-                self.add(("roadmap", "halls", i, "hall"), f"hall {rh.hall!r} is listed twice")
+            self.once(("roadmap", "halls", i, "hall"), [h.hall for h in rm.halls], i, "hall")
             self.ref(("roadmap", "halls", i, "hall"), rh.hall, halls, "hall")
             if rh.earliest_year is not None and rh.earliest_year >= rm.start_year + rm.years:
                 self.add(("roadmap", "halls", i, "earliest_year"), f"{rh.earliest_year} is after the horizon's last year {rm.start_year + rm.years - 1}")
@@ -266,6 +290,12 @@ class _Checker:
             self.add(where, f"racks bought in {year} are past their {rm.system_life_years}-year life by {rm.start_year}")
         late = {rh.hall: rh.earliest_year for rh in rm.halls if rh.earliest_year is not None and rh.earliest_year > rm.start_year}
         for i, d in enumerate(self.spec.deployments):
+            entry = self.cat.systems.get(d.system)
+            if entry is not None and entry.available is not None:
+                serves = first_service_year(entry)
+                if serves > rm.start_year:
+                    self.add(("deployments", i, "system"), f"{d.system} ships {entry.available} and serves from {serves}: it cannot be in "
+                             f"the starting fleet, which serves from {rm.start_year}")
             if d.hall in late:
                 self.add(("deployments", i, "hall"), f"hall {d.hall!r} holds the starting fleet but its roadmap earliest_year is {late[d.hall]}")
 

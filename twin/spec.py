@@ -34,6 +34,7 @@ from twin.units import (
     PosMw,
     Seconds,
     Tokens,
+    Usd,
 )
 
 Redundancy = Literal["N", "N+1", "N+2", "2N"]
@@ -70,7 +71,7 @@ class TouBand(Strict):
 
     start_h: int = Field(ge=0, le=23, description="First hour of the band (local time).")
     end_h: int = Field(ge=1, le=24, description="Hour the band ends (exclusive).")
-    price_usd_per_mwh: NonNeg = Field(description="Energy price in the band, USD/MWh.")
+    price_usd_per_mwh: Usd = Field(description="Energy price in the band, USD/MWh.")
 
     @model_validator(mode="after")
     def _order(self) -> TouBand:
@@ -82,9 +83,9 @@ class TouBand(Strict):
 class Tariff(Strict):
     """Electricity price: flat, or flat with time-of-use bands that override it."""
 
-    price_usd_per_mwh: NonNeg = Field(75.0, description="Energy price outside any band, USD/MWh.")
+    price_usd_per_mwh: Usd = Field(75.0, description="Energy price outside any band, USD/MWh.")
     time_of_use: list[TouBand] = Field(default_factory=list)
-    demand_charge_usd_per_kw_month: NonNeg = Field(0.0, description="Charge on the monthly peak, USD/kW-month.")
+    demand_charge_usd_per_kw_month: Usd = Field(0.0, description="Charge on the monthly peak, USD/kW-month.")
 
 
 class Site(Strict):
@@ -95,7 +96,7 @@ class Site(Strict):
     utility_mtbf_h: Hours = Field(39800, description="Utility outage MTBF, h (IEEE 493 underground circuit).")
     utility_mttr_h: Hours = Field(10, description="Utility outage duration, h.")
     grid_carbon_kg_per_mwh: NonNeg = Field(370.0, description="Grid carbon intensity, kg CO2 per MWh.")
-    water_usd_per_m3: NonNeg = Field(2.0, description="Water price, USD per m3.")
+    water_usd_per_m3: Usd = Field(2.0, description="Water price, USD per m3.")
     misc_load_frac: Fraction = Field(0.02, description="Lighting, offices, security: share of IT power.")
     climate: Climate = Field(default_factory=Climate)
     tariff: Tariff = Field(default_factory=Tariff)
@@ -119,13 +120,13 @@ class Economics(Strict):
 
     discount_rate: Fraction = Field(0.08, description="Real cost of capital (WACC), per year.")
     life_years: LifeYears = Field(default_factory=LifeYears)
-    facility_capex_usd_per_mw: NonNeg = Field(
+    facility_capex_usd_per_mw: Usd = Field(
         6.5e6,
         description="Building, site, switchgear, piping and fit-out not itemized as equipment, per MW of rack capacity.",
     )
     it_support_frac: Fraction = Field(0.03, description="Annual IT support contracts, share of IT capex.")
-    staff_usd_per_year: NonNeg | None = Field(None, description="Operations staff cost; default scales with size.")
-    other_opex_usd_per_year: NonNeg = Field(0.0, description="Insurance, taxes, leases not counted elsewhere.")
+    staff_usd_per_year: Usd | None = Field(None, description="Operations staff cost; default scales with size.")
+    other_opex_usd_per_year: Usd = Field(0.0, description="Insurance, taxes, leases not counted elsewhere.")
 
 
 # --- power -------------------------------------------------------------------------------

@@ -14,9 +14,10 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
 
+ID_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
 Id = Annotated[
     str,
-    StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]*$", max_length=64),
+    StringConstraints(pattern=ID_PATTERN, max_length=64),
     Field(description="Identifier: lower-case letters, digits, '.', '_' and '-'."),
 ]
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -104,14 +105,16 @@ def quantity(unit: str, *, ge: float | None = 0.0, gt: float | None = None, le: 
 Kw = quantity("kW")
 PosKw = quantity("kW", gt=0)
 Mw = quantity("MW")
-PosMw = quantity("MW", gt=0)
+MAX_INTERCONNECT_MW = 1e6  # a terawatt, a third of the world's generating capacity: beyond it a typo the solver reads as infinite
+PosMw = quantity("MW", gt=0, le=MAX_INTERCONNECT_MW)
 Hours = quantity("hour", gt=0)
 Mtbf = quantity("hour", ge=1)  # a unit failing more than hourly is not equipment a plan can rely on
 UnitKw = quantity("kW", ge=1, le=1e6)  # one unit of power or cooling equipment: 1 kW to 1 GW
 UnitKva = quantity("kVA", ge=1, le=1e6)
 Gbps = Annotated[float, AfterValidator(_finite), Field(ge=1, le=1e5)]  # a network port or NIC, Gb/s
 Seconds = quantity("s", gt=0)
-Usd = Annotated[float, AfterValidator(_finite), Field(ge=0)]
+MAX_USD = 1e15  # ten times the world's yearly output: a larger sum of money is a typo the solver reads as infinite
+Usd = Annotated[float, AfterValidator(_finite), Field(ge=0, le=MAX_USD)]
 NonNeg = Annotated[float, AfterValidator(_finite), Field(ge=0)]
 Pos = Annotated[float, AfterValidator(_finite), Field(gt=0)]
 Celsius = quantity("degC", ge=-80, le=80)

@@ -10,10 +10,17 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from twin.catalog import AVAILABLE_PATTERN
 from twin.errors import SpecError, SpecIssue
+from twin.units import ID_PATTERN
 from twin.yamlio import Document, Path_, dotted
 
 M = TypeVar("M", bound=BaseModel)
+# What a string pattern asks for, in words: a regular expression is no message for a person.
+PATTERN_MEANING = {
+    ID_PATTERN: "an id: lower-case letters, digits, '.', '_' and '-', starting with a letter or digit",
+    AVAILABLE_PATTERN: "a year from 2000 to 2099 or a year and quarter, e.g. 2026 or 2026Q3",
+}
 
 
 def suggest(word: str, options: Iterable[str]) -> str:
@@ -107,6 +114,8 @@ def issues_from(exc: ValidationError, doc: Document, model: type[BaseModel]) -> 
             msg = msg[len("Value error, ") :]
         elif kind in ("finite_number",):
             msg = "must be a finite number"
+        elif kind == "string_pattern_mismatch" and err.get("ctx", {}).get("pattern") in PATTERN_MEANING:
+            msg = f"{err.get('input')!r} is not {PATTERN_MEANING[err['ctx']['pattern']]}"
         line, col = doc.mark(path)
         out.append(SpecIssue(doc.file, line, col, dotted(path), msg))
     return out

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from optimizer.cli.output import FORCE, check_output, out, print_json, spec_inputs, table, write_atomic
-from optimizer.cli.telemetry_input import MAPPING, STEP, STRICT, read_inputs, report_notes
+from optimizer.cli.output import FORCE, InputError, check_output, out, print_json, spec_inputs, table, write_atomic
+from optimizer.cli.telemetry_input import MAPPING, STEP, STRICT, read_inputs, report_notes, telemetry_inputs
 
 if TYPE_CHECKING:
     from twin.telemetry.calibrate import CalibrationResult
@@ -32,9 +32,11 @@ def calibrate_cmd(
     from twin.telemetry.calibrate import calibrate
 
     spec = load_spec(spec_path)
-    inputs = [*spec_inputs(spec), *telemetry, *([mapping] if mapping else [])]
+    inputs = [*spec_inputs(spec), *telemetry_inputs(telemetry, mapping)]
     check_output("--out", out_file, inputs, force=force)
     if series is not None:
+        if series.resolve() == out_file.resolve():
+            raise InputError(f"--series {series} is the --out file too; give each its own file")
         check_output("--series", series, inputs, force=force)
     tm, mp = read_inputs(spec, telemetry, mapping)
     result = calibrate(spec, tm, mp, step_s)

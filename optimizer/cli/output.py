@@ -165,6 +165,9 @@ def check_output(flag: str, target: Path, inputs: Iterable[Path], *, files: Iter
         for i in inputs:
             if _same_file(path, Path(i)):
                 raise InputError(f"{flag} {target} would overwrite the input {i}; inputs are never written over")
+    special = [p for p in written if p.exists() and not p.is_file() and not p.is_dir()]
+    if special:  # a device, pipe or socket: the write's rename would put a file in its place, even /dev/null
+        raise InputError(f"{flag} {special[0]} is not a regular file (a device, pipe or socket); give a file name")
     existing = [p for p in written if p.is_file()]
     if existing and not force:
         raise InputError(f"{flag}: {existing[0]} exists; pass --force to overwrite it")
@@ -191,6 +194,8 @@ def write_atomic(path: Path, data: bytes | str) -> None:
     try:
         if path.is_dir():
             raise IsADirectoryError(21, "it is a directory")
+        if path.exists() and not path.is_file():
+            raise OSError("it is not a regular file (a device, pipe or socket), which the rename would replace")
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     except OSError as exc:

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from optimizer.cli.output import FORCE, InputError, check_output, out, spec_inputs, write_atomic
-from optimizer.cli.telemetry_input import MAPPING, STEP, read_inputs, report_notes
+from optimizer.cli.telemetry_input import MAPPING, STEP, read_inputs, report_notes, telemetry_inputs
 
 
 def scorecard_cmd(
@@ -31,7 +31,9 @@ def scorecard_cmd(
     if suffix not in (".html", ".md"):
         raise InputError(f"--out {out_file}: want a .html or .md file")
     spec = load_spec(spec_path)
-    check_output("--out", out_file, [*spec_inputs(spec), *(telemetry or [])], force=force)
+    if not spec.deployments:
+        raise InputError(f"{spec_path}: the spec has no deployments: a scorecard reports on racks that serve tokens")
+    check_output("--out", out_file, [*spec_inputs(spec), *telemetry_inputs(telemetry or [], mapping)], force=force)
     tm = mp = None
     if telemetry:
         tm, mp = read_inputs(spec, telemetry, mapping)

@@ -42,7 +42,7 @@ def _replicas(text: str) -> int | dict[str, int]:
             return n
         pairs = [p.split("=", 1) for p in text.split(",") if p.strip()]
         counts = {k.strip(): int(v) for k, v in pairs}
-        if not counts or any(v < 0 for v in counts.values()) or sum(counts.values()) < 1:
+        if not counts or "" in counts or any(v < 0 for v in counts.values()) or sum(counts.values()) < 1:
             raise ValueError
         return counts
     except ValueError:
@@ -122,6 +122,10 @@ def serve(
         raise InputError(f"--replicas: at most {MAX_REPLICAS:,} replicas")
     spec = load_spec(spec_path)
     lengths_kind, lengths_trace = (lengths, None) if lengths in ("fixed", "lognormal") else ("trace", lengths)
+    if lengths_trace is not None and not Path(lengths_trace).exists():
+        from twin.validation import suggest
+
+        raise InputError(f"--lengths {lengths!r}: neither fixed, lognormal nor a trace file" + suggest(lengths, ("fixed", "lognormal")))
     if out_file is not None:
         inputs = spec_inputs(spec) + [p for p in (trace, lengths_trace) if p is not None]
         check_output("--out", out_file, [Path(p) for p in inputs], force=force)

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from optimizer.cli.output import EXIT_INPUT, err, out, print_json, write_atomic
+from optimizer.cli.output import EXIT_INPUT, FORCE, check_output, err, out, print_json, write_atomic
 
 
 def validate(
@@ -48,6 +48,7 @@ def validate(
 
 def schema(
     out_file: Path | None = typer.Option(None, "--out", help="Write to this file instead of stdout."),
+    force: bool = FORCE,
 ) -> None:
     """Print the JSON Schema of the facility spec, for editors to validate and autocomplete."""
     from twin.schema import spec_json_schema
@@ -55,6 +56,7 @@ def schema(
     if out_file is None:
         typer.echo(text, nl=False)
     else:
+        check_output("--out", out_file, [], force=force)
         write_atomic(out_file, text)
 
 

@@ -77,6 +77,8 @@ def synth(
 
     spec = load_spec(spec_path)
     keys = deployment_keys(spec)
+    if not keys:
+        raise InputError(f"{spec_path}: the spec has no deployments: there is no GPU or engine to synthesize telemetry of")
     if hall is not None and hall not in {h.id for h in spec.halls}:
         raise InputError(f"--fault-hall: no hall {hall!r} in {spec_path}")
     if deployment is not None and deployment not in keys:
@@ -85,6 +87,7 @@ def synth(
         pd.Timestamp(start)
     except ValueError:
         raise InputError(f"--start: {start!r} is not an ISO 8601 time") from None
+    _unix(start, "--start")  # within the telemetry clock
     names = [*(f"{p}-{k.replace('/', '-')}.prom" for k in keys for p in ("dcgm", "vllm")), "meters.csv", "mapping.yaml"]
     check_output("--out", out_dir, spec_inputs(spec), files=names, force=force)
     written = synthesize(spec, out_dir, SynthOptions(days=days, interval_s=interval_s, seed=seed, start=start),
@@ -120,16 +123,22 @@ def fetch(
 
 
 def _unix(text: str, flag: str) -> float:
+    """Unix seconds of `text` (a number or ISO 8601), a time from 1970 to 2200."""
     import pandas as pd
 
+    from twin.telemetry.samples import CLOCK_RANGE, off_clock
+
     try:
-        return float(text)
+        t = float(text)
     except ValueError:
-        pass
-    try:
-        return pd.Timestamp(text).tz_localize("UTC").timestamp() if pd.Timestamp(text).tzinfo is None else pd.Timestamp(text).timestamp()
-    except ValueError:
-        raise InputError(f"{flag}: {text!r} is neither Unix seconds nor an ISO 8601 time") from None
+        try:
+            stamp = pd.Timestamp(text)
+            t = (stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp).timestamp()
+        except ValueError:
+            raise InputError(f"{flag}: {text!r} is neither Unix seconds nor an ISO 8601 time") from None
+    if off_clock(t).any():
+        raise InputError(f"{flag}: {text!r} is {CLOCK_RANGE}")
+    return t
 
 
 def register(root: typer.Typer) -> None:

@@ -19,6 +19,14 @@ STRICT = typer.Option(False, "--strict", help="Treat every note (reset, gap, NaN
 STEP = typer.Option(3600.0, "--step-s", min=60.0, help="Seconds per time bin for rates and fits.")
 
 
+def telemetry_inputs(files: list[Path], mapping_path: Path | None) -> list[Path]:
+    """Every file a telemetry command reads (each file inside a folder given, and the mapping): never an output."""
+    from twin.telemetry.findings import Findings
+    from twin.telemetry.read import telemetry_files
+
+    return [*telemetry_files(files, Findings()), *([mapping_path] if mapping_path is not None else [])]
+
+
 def read_inputs(spec: Spec, files: list[Path], mapping_path: Path | None) -> tuple[Telemetry, Mapping | None]:
     """Telemetry and mapping, or exit 2 with every file problem listed (file:line: what: message)."""
     from twin.telemetry.mapping import load_mapping  # pandas: imported when a command reads telemetry
@@ -26,6 +34,9 @@ def read_inputs(spec: Spec, files: list[Path], mapping_path: Path | None) -> tup
 
     mapping = load_mapping(mapping_path, spec) if mapping_path is not None else None
     tm = read_telemetry(files)
+    halls = {h.id for h in spec.halls}
+    for r in tm.meters[~tm.meters["hall"].isin(halls | {""})].drop_duplicates(["file", "hall"]).itertuples():
+        tm.findings.error(r.file, r.line, "hall", f"unknown hall {r.hall!r}; the spec has {', '.join(sorted(halls))} (leave it empty for the whole site)")
     tm.findings.raise_errors()
     if tm.samples.empty and tm.meters.empty:
         raise InputError(f"no telemetry samples or meter readings in {', '.join(map(str, files))}")

@@ -14,7 +14,7 @@ LAYOUT = dict(template="plotly_white", height=340, margin=dict(l=60, r=20, t=50,
 
 def cost_breakdown(sc: Scorecard) -> go.Figure:
     tokens_m = sc.evaluation.kpis["output_tokens_per_year"] / 1e6
-    items = sorted(((k, v / tokens_m) for k, v in sc.evaluation.cost_breakdown_usd.items() if v), key=lambda kv: kv[1])
+    items = sorted(((k, v / tokens_m) for k, v in sc.evaluation.cost_breakdown_usd.items() if v and tokens_m > 0), key=lambda kv: kv[1])
     fig = go.Figure(go.Bar(x=[v for _, v in items], y=[k for k, _ in items], orientation="h", marker_color="#3b6ea5"))
     return fig.update_layout(title="Cost per million output tokens, by category (USD)", **LAYOUT)
 

@@ -43,7 +43,7 @@ class Trace:
 
 def _read(path: Path) -> pd.DataFrame:
     if not path.is_file():
-        raise SpecError([SpecIssue(str(path), None, None, "", "no such trace file")])
+        raise SpecError([SpecIssue(str(path), None, None, "", "a directory, not a trace file" if path.is_dir() else "no such trace file")])
     if path.stat().st_size > MAX_BYTES:
         raise SpecError([SpecIssue(str(path), None, None, "", f"{path.stat().st_size:,} bytes; a trace may have at most {MAX_BYTES:,}")])
     try:
@@ -71,7 +71,7 @@ def load_trace(path: str | Path) -> Trace:
     issues: list[SpecIssue] = []
     time_col, in_col, out_col = cols
     if cols == AZURE:
-        stamps = pd.to_datetime(df[time_col], errors="coerce", format="mixed")
+        stamps = pd.to_datetime(df[time_col], errors="coerce", format="mixed", utc=True)  # naive stamps as UTC: one clock for a mixed column
         seconds = (stamps - stamps.min()).dt.total_seconds().to_numpy() if stamps.notna().any() else np.full(len(df), np.nan)
         _flag(issues, f, df, time_col, stamps.isna().to_numpy(), "not a date-time")
     else:

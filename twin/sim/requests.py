@@ -54,6 +54,9 @@ def output_lengths(rng: np.random.Generator, mean: int, shape, kind: str) -> np.
     return rng.geometric(1.0 / mean, size=shape).astype(np.int64)
 
 
+MAX_SURPLUS_ARRIVALS = 50_000_000  # arrivals drawn past the n wanted, in the last period: ~1 GB of arrays
+
+
 def poisson_times(rng: np.random.Generator, rate: float, n: int) -> np.ndarray:
     return np.cumsum(rng.exponential(1.0, n)) / rate
 
@@ -69,6 +72,13 @@ def mmpp_times(rng: np.random.Generator, rate: float, n: int, ratio: float, shar
         starts = np.concatenate([[0.0], np.cumsum(lengths)[:-1]])
         counts = rng.poisson(np.tile(rates, cycles) * lengths)
         if counts.sum() >= n:
+            # Periods follow one another, so the first n arrivals lie in the periods up to the one holding the
+            # n-th: only those are placed (the same draws as placing all, without the memory of the rest).
+            keep = int(np.searchsorted(np.cumsum(counts), n)) + 1
+            counts, starts, lengths = counts[:keep], starts[:keep], lengths[:keep]
+            if counts.sum() - n > MAX_SURPLUS_ARRIVALS:
+                raise ValueError(f"{rate:,.4g} requests/s is too high for bursty arrivals: one period of the process "
+                                 f"(~{mean_burst_s:g} s bursts) would hold {int(counts[-1]):,} arrivals; give a lower rate or poisson")
             times = np.repeat(starts, counts) + rng.random(counts.sum()) * np.repeat(lengths, counts)
             return np.sort(times)[:n]
         cycles *= 2

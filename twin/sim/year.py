@@ -84,7 +84,7 @@ def simulate_year(spec: Spec, seed: Seed = 0, options: SimOptions | None = None,
     ev = account_year(spec, su.streams, su.weather, demand, busy, availability, shares.available, shed=shed)
 
     capacity = np.array([s.capacity_tokens_per_s for s in su.streams])
-    online = (capacity @ np.array([shares.available[s.deployment] for s in su.streams])) / capacity.sum()
+    online = (capacity @ np.array([shares.available[s.deployment] for s in su.streams])) / capacity.sum() if capacity.sum() else np.full(demand.shape, np.nan)  # no racks: undefined
     hourly = ev.hourly.assign(
         demand_multiplier=shares.multiplier,
         capacity_online=online,

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from twin.telemetry.findings import Findings
+from twin.telemetry.samples import CLOCK_RANGE, off_clock
 
 VALUE_COLUMNS = {
     "utility_kw": "facility power drawn from the utility, kW",
@@ -56,6 +57,9 @@ def read_meters(path: Path, findings: Findings) -> pd.DataFrame:
         blank = text.isin(["", "nan", "NaN", "None"])
         for i in np.flatnonzero(values.isna() & ~blank):
             findings.error(path, row_of(i), c, f"{where(i)} {text.iloc[i]!r} is not a number".strip())
+        if c.endswith("_kw"):
+            for i in np.flatnonzero((values < 0).to_numpy()):
+                findings.error(path, row_of(i), c, f"{where(i)} {text.iloc[i]!r} kW is negative: a meter of power drawn reads 0 or more".strip())
         for i in np.flatnonzero(blank.to_numpy())[:1]:
             findings.note(path, row_of(i), c, f"{where(i)} empty or NaN reading skipped".strip(), key=("meter-nan", str(path), c))
         out[c] = values
@@ -72,7 +76,9 @@ def _timestamps(col: pd.Series, path: Path, findings: Findings, row_of, where) -
     seconds = numeric.where(numeric.notna(), _epoch(parsed))
     for i in np.flatnonzero(seconds.isna()):
         findings.error(path, row_of(i), "timestamp", f"{where(i)} {text.iloc[i]!r} is not an ISO 8601 time or Unix seconds".strip())
-    return seconds
+    for i in np.flatnonzero(seconds.notna().to_numpy() & off_clock(seconds.to_numpy(dtype=float))):
+        findings.error(path, row_of(i), "timestamp", f"{where(i)} {text.iloc[i]!r} is {CLOCK_RANGE} (Unix seconds, or ISO 8601)".strip())
+    return seconds.where(~off_clock(seconds.to_numpy(dtype=float)))
 
 
 def _epoch(stamps: pd.Series) -> pd.Series:

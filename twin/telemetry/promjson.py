@@ -31,6 +31,9 @@ def read_query_range(path: Path, text: str, rows: SampleRows, findings: Findings
     except json.JSONDecodeError as exc:
         findings.error(path, exc.lineno, "", f"not JSON: {exc.msg}")
         return
+    except RecursionError:
+        findings.error(path, None, "", "not a Prometheus API answer: JSON nested deeper than Python's reader follows")
+        return
     data = doc.get("data") if isinstance(doc, dict) else None
     if not isinstance(doc, dict) or doc.get("status") != "success" or not isinstance(data, dict):
         findings.error(path, None, "status", "not a successful Prometheus API answer (want status: success and data)")
@@ -45,6 +48,9 @@ def read_query_range(path: Path, text: str, rows: SampleRows, findings: Findings
             findings.error(path, None, f"{where}.metric", "needs the metric's __name__ (query the series, not an expression over them)")
             continue
         name = metric["__name__"]
+        if not isinstance(name, str):
+            findings.error(path, None, f"{where}.metric.__name__", f"a metric name is text; got {name!r}")
+            continue
         family = family_of(name)
         role = FAMILY_ROLE.get(family)
         if role is None:

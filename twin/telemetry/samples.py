@@ -17,6 +17,16 @@ from twin.telemetry.findings import Findings
 from twin.telemetry.metrics import ROLES
 
 COLUMNS = ["series", "family", "role", "part", "le", "t", "value", "file", "line"]
+# Telemetry times are Unix seconds from 1970 to 2200: outside, a stamp is in the wrong unit (or garbage),
+# and dates beyond pandas' and Python's calendars (2262, 9999) would fail far from the file.
+LATEST_S = 7_258_118_400.0  # 2200-01-01T00:00:00Z
+CLOCK_RANGE = "outside 1970-2200"
+
+
+def off_clock(t: np.ndarray) -> np.ndarray:
+    """Where Unix seconds are not a time from 1970 to 2200."""
+    t = np.asarray(t, dtype=float)
+    return ~((t >= 0.0) & (t <= LATEST_S))
 _PARTS = {"_bucket": "bucket", "_sum": "sum", "_count": "count", "_created": "created"}
 
 
@@ -57,6 +67,10 @@ class SampleRows:
         for r in df[bad].itertuples():
             findings.note(r.file, _line(r.line), r.series, f"{r.value} sample dropped", key=("nan", r.file, r.series))
         df = df[~bad]
+        clock = off_clock(df["t"].to_numpy(dtype=float))
+        for r in df[clock].itertuples():
+            findings.error(r.file, _line(r.line), r.series, f"timestamp {r.t:.6g} s is {CLOCK_RANGE} (Prometheus text stamps are milliseconds, OpenMetrics and JSON seconds)")
+        df = df[~clock]
         negative = (df["role"].map(_is_counter)) & (df["part"] != "sum") & (df["value"] < 0)
         for r in df[negative].itertuples():
             findings.error(r.file, _line(r.line), r.series, f"counter value {r.value} is negative")
