@@ -83,18 +83,21 @@ class EventLog:
                 lo, hi = (int(np.searchsorted(p.times, cut, side)) for side in ("left", "right"))
                 heads.append(lo + min(hi - lo, room))
                 room -= heads[-1] - lo
-        frames = []
+        times, names, down, blast = [], [], [], []
         for p, head in zip(parts, heads, strict=True):
             self._count_arrays(p, head)
-            if head:
-                b = p.blast[p.code[:head]]
-                early = p.blast_rows < head
-                np.add.at(b, p.blast_rows[early], p.blast_at[early])
-                names = np.array(p.labels, dtype=object).reshape(-1, 2)[p.code[:head]]
-                frames.append(pd.DataFrame({"time_h": p.times[:head], "component": names[:, 0], "event": names[:, 1],
-                                            "units_down": p.units_down[:head].astype(float), "racks": b[:, 0], "gpus": b[:, 1],
-                                            "it_mw": b[:, 2]}, columns=EVENT_COLUMNS))
-        self.merge(frames)
+            b = p.blast[p.code[:head]]
+            early = p.blast_rows < head
+            np.add.at(b, p.blast_rows[early], p.blast_at[early])
+            times.append(p.times[:head])
+            names.append(np.array(p.labels, dtype=object).reshape(-1, 2)[p.code[:head]])
+            down.append(p.units_down[:head].astype(float))
+            blast.append(b)
+        if sum(heads):
+            names_, blast_ = np.concatenate(names), np.concatenate(blast)
+            self.merge([pd.DataFrame({"time_h": np.concatenate(times), "component": names_[:, 0], "event": names_[:, 1],
+                                      "units_down": np.concatenate(down), "racks": blast_[:, 0], "gpus": blast_[:, 1],
+                                      "it_mw": blast_[:, 2]}, columns=EVENT_COLUMNS)])
 
     def _count_arrays(self, p: EventArrays, head: int) -> None:
         """Count the rows of `p` from `head` on."""
