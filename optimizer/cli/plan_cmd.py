@@ -50,13 +50,29 @@ def plan_cmd(
         check_output("--out", out_file, [*spec_inputs(spec), *([calibration] if calibration else [])], force=force)
     if shadow_time is not None and not shadow_time > 0:
         raise InputError(f"--shadow-time must be a positive number of seconds; got {shadow_time:g}")
-    run = run_plan(spec_path, spec, objective, time_limit, shadow, verify, shadow_time)
+    alts = None
+    if spec.plan is not None and spec.plan.alternatives:
+        from optimizer.cli.alternatives_output import run_alternatives
+        alts = run_alternatives(spec_path, spec, objective, time_limit, shadow, verify, shadow_time)
+        run = alts.run
+    else:
+        run = run_plan(spec_path, spec, objective, time_limit, shadow, verify, shadow_time)
     if out_file is not None:
         write_atomic(out_file, run.yaml_text)
     if as_json:
-        print_json(_json(run, out_file))
+        print_json(_json(run, out_file) | _alternatives_json(spec, alts))
     else:
+        if alts is not None:
+            from optimizer.cli.alternatives_output import print_alternatives
+            print_alternatives(alts)
         _print(run, out_file)
+
+
+def _alternatives_json(spec: Spec, alts) -> dict:
+    if alts is None:
+        return {}
+    from optimizer.cli.alternatives_output import alternatives_json
+    return {"spec_hash": spec.spec_hash(), "alternatives": alternatives_json(alts)}
 
 
 def _json(run: PlanRun, out_file: Path | None) -> dict:
