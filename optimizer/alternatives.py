@@ -123,3 +123,22 @@ def plan_alternatives(
         shadows = shadow_values(run.problem, run.solution, time_limit_s=shadow_time_s or time_limit_s)
         tried[best] = replace(tried[best], run=replace(run, shadows=shadows))
     return AlternativesRun(tuple(tried), best, OBJECTIVE_FIGURE[objective][0], "twin" if verify else "plan")
+
+
+def alternative_rows(alts: AlternativesRun) -> list[dict]:
+    """One row per combination: its values, status, the objective's figure by the plan and by the twin, and whether chosen."""
+    rows = []
+    for i, a in enumerate(alts.tried):
+        row = {"values": a.values, "status": a.status, "chosen": i == alts.chosen, "time_limit_s": a.time_limit_s}
+        if a.run is None:
+            row["reason"] = a.reason
+        else:
+            row.update(
+                plan=a.run.predicted[alts.figure],
+                twin=None if a.run.twin is None else a.run.twin[alts.figure],
+                unmet_heat_hours=None if a.run.twin is None else a.run.twin["unmet_heat_hours"],
+                mip_status=a.run.solution.status,
+                mip_gap=a.run.solution.mip_gap,
+            )
+        rows.append(row)
+    return rows

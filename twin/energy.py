@@ -75,7 +75,8 @@ class EnergyResult:
     @property
     def annual_pue(self) -> float:
         """Annual facility energy over annual IT (and network) energy."""
-        return float(self.facility_kw.sum() / (self.it_kw.sum() + self.network_kw.sum()))
+        base = self.it_kw.sum() + self.network_kw.sum()
+        return float(self.facility_kw.sum() / base) if base > 0 else float("nan")  # nothing served: no ratio
 
     @property
     def capped_hours(self) -> int:
@@ -100,7 +101,8 @@ class EnergyResult:
     @property
     def wue_l_per_kwh(self) -> float:
         """Site water per kWh of IT energy (The Green Grid WUE)."""
-        return float(self.water_l.sum() / (self.it_kw.sum() + self.network_kw.sum()))
+        base = self.it_kw.sum() + self.network_kw.sum()
+        return float(self.water_l.sum() / base) if base > 0 else float("nan")
 
 
 def _shares(ids: list[str], weight: dict[str, float]) -> dict[str, float]:

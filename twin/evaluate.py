@@ -71,7 +71,7 @@ def evaluate(spec: Spec, weather: Weather | None = None) -> Evaluation:
     demand = hourly_demand(spec.workload.demand, len(weather.dry_bulb_c))
     a = np.array([avail.groups[s.deployment].availability for s in ss])
     busy = np.minimum(demand[None, :], a[:, None])  # share of each stream's GPUs busy
-    powered = np.array([[avail.groups[k].availability] for k in range(len(spec.deployments))])
+    powered = np.array([avail.groups[k].availability for k in range(len(spec.deployments))]).reshape(-1, 1)  # (deployments, 1), also none
     return account_year(spec, ss, weather, demand, busy, avail.facility, powered)
 
 

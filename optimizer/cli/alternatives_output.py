@@ -28,40 +28,24 @@ def run_alternatives(spec_path: Path, spec: Spec, objective: str | None, time_li
 
 def alternatives_json(alts: AlternativesRun) -> dict:
     """Every alternative with its status and figures, and the chosen one's values."""
-    rows = []
-    for i, a in enumerate(alts.tried):
-        row = {"values": a.values, "status": a.status, "chosen": i == alts.chosen, "time_limit_s": a.time_limit_s}
-        if a.run is None:
-            row["reason"] = a.reason
-        else:
-            row.update(
-                plan=a.run.predicted[alts.figure],
-                twin=None if a.run.twin is None else a.run.twin[alts.figure],
-                unmet_heat_hours=None if a.run.twin is None else a.run.twin["unmet_heat_hours"],
-                mip_status=a.run.solution.status,
-                mip_gap=a.run.solution.mip_gap,
-            )
-        rows.append(row)
-    return {"figure": alts.figure, "ranked_on": alts.ranked_on, "chosen": alts.tried[alts.chosen].values, "tried": rows}
+    from optimizer.alternatives import alternative_rows
+
+    return {"figure": alts.figure, "ranked_on": alts.ranked_on, "chosen": alts.tried[alts.chosen].values, "tried": alternative_rows(alts)}
 
 
 def print_alternatives(alts: AlternativesRun) -> None:
     """A small table: each combination's values, status, the objective's figure by the plan and the twin, and the choice."""
+    from optimizer.alternatives import alternative_rows
     from optimizer.scenarios import short_labels
 
-    paths = list(alts.tried[0].values)
+    rows = alternative_rows(alts)
+    paths = list(rows[0]["values"])
     labels = short_labels(paths)
-    rows = []
-    for i, a in enumerate(alts.tried):
-        figures = [None, None, None] if a.run is None else [
-            a.run.predicted[alts.figure],
-            None if a.run.twin is None else a.run.twin[alts.figure],
-            None if a.run.twin is None else a.run.twin["unmet_heat_hours"],
-        ]
-        status = a.status if a.run is None else a.run.solution.status
-        rows.append([*(a.values[p] for p in paths), status, *figures, "chosen" if i == alts.chosen else ""])
+    cells = [[*(r["values"][p] for p in paths), r.get("mip_status", r["status"]), r.get("plan"), r.get("twin"), r.get("unmet_heat_hours"),
+              "chosen" if r["chosen"] else ""] for r in rows]
     columns = [labels[p] for p in paths] + ["status", f"{alts.figure} (plan)", "(twin)", "unmet-heat h", ""]
-    out.print(table(f"Design alternatives (ranked on the {alts.ranked_on}: fewest unmet-heat hours, then {alts.figure})", columns, rows))
-    for a in alts.tried:
-        if a.run is None:
-            out.print(f"{', '.join(f'{labels[p]}={a.values[p]}' for p in paths)}: {a.status}: {a.reason}", markup=False)
+    out.print(table(f"Design alternatives (ranked on the {alts.ranked_on}: fewest unmet-heat hours, then {alts.figure})", columns, cells))
+    for r in rows:
+        if "reason" in r:
+            named = ", ".join(f"{labels[p]}={r['values'][p]}" for p in paths)
+            out.print(f"{named}: {r['status']}: {r['reason']}", markup=False)
