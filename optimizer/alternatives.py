@@ -3,7 +3,7 @@
 A combination changes figures the plan's linear model is built from (twin/plan_alternatives.py),
 so each is planned as its own spec, end to end (`plan_facility`), and the alternatives
 are compared on the twin's score of each written plan (`aift evaluate`, the figure the
-objective names); without verification, on the plan's own prediction. An alternative
+objective names; always, as the plan's own prediction cannot see unmet heat). An alternative
 whose plan leaves heat unmet in more hours (a dry cooler asked for water colder than the
 outdoor air allows) ranks after every one with fewer, whatever it costs: the twin's
 cost does not count warm water, the facility would.
@@ -49,12 +49,11 @@ class Alternative:
 
 @dataclass(frozen=True)
 class AlternativesRun:
-    """Every combination tried, the one chosen and the figure they were ranked by."""
+    """Every combination tried, the one chosen and the twin's figure they were ranked by."""
 
     tried: tuple[Alternative, ...]
     chosen: int
     figure: str
-    ranked_on: str  # "twin" or "plan"
 
     @property
     def run(self) -> PlanRun:
@@ -79,8 +78,6 @@ def describe(values: dict[str, Any]) -> str:
 def rank_key(run: PlanRun, objective: str) -> tuple[float, float]:
     """Sort key of a planned alternative: hours of unmet heat on the twin, then the objective's figure (best first)."""
     figure, sign = OBJECTIVE_FIGURE[objective]
-    if run.twin is None:
-        return 0.0, sign * run.predicted[figure]
     return run.twin["unmet_heat_hours"], sign * run.twin[figure]
 
 
@@ -89,7 +86,6 @@ def plan_alternatives(
     objective: str | None = None,
     time_limit_s: float = 60.0,
     shadow: bool = False,
-    verify: bool = True,
     shadow_time_s: float | None = None,
 ) -> AlternativesRun:
     """Plan every combination of `spec.plan.alternatives` and keep the best; NoAlternative if none gives a plan.
@@ -107,7 +103,7 @@ def plan_alternatives(
     for i, values in enumerate(combos):
         share = max((deadline - time.monotonic()) / (len(combos) - i), MIN_SHARE_S)
         try:
-            run = plan_facility(alternative_spec(spec, values), objective, share, verify=verify)
+            run = plan_facility(alternative_spec(spec, values), objective, share, verify=True)
         except Infeasible as exc:
             tried.append(Alternative(values, "infeasible", exc.reason, time_limit_s=share))
         except (SpecError, ValueError) as exc:  # PlanInputError, or a PerfError of the twin's score
@@ -122,7 +118,7 @@ def plan_alternatives(
         run = tried[best].run
         shadows = shadow_values(run.problem, run.solution, time_limit_s=shadow_time_s or time_limit_s)
         tried[best] = replace(tried[best], run=replace(run, shadows=shadows))
-    return AlternativesRun(tuple(tried), best, OBJECTIVE_FIGURE[objective][0], "twin" if verify else "plan")
+    return AlternativesRun(tuple(tried), best, OBJECTIVE_FIGURE[objective][0])
 
 
 def alternative_rows(alts: AlternativesRun) -> list[dict]:
@@ -135,8 +131,8 @@ def alternative_rows(alts: AlternativesRun) -> list[dict]:
         else:
             row.update(
                 plan=a.run.predicted[alts.figure],
-                twin=None if a.run.twin is None else a.run.twin[alts.figure],
-                unmet_heat_hours=None if a.run.twin is None else a.run.twin["unmet_heat_hours"],
+                twin=a.run.twin[alts.figure],
+                unmet_heat_hours=a.run.twin["unmet_heat_hours"],
                 mip_status=a.run.solution.status,
                 mip_gap=a.run.solution.mip_gap,
             )

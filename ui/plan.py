@@ -165,7 +165,7 @@ def page() -> None:
             with st.spinner("Solving with HiGHS…"):
                 planned = apply_overrides(spec, ov) if ov else spec
                 if planned.plan is not None and planned.plan.alternatives:
-                    alts = plan_alternatives(planned, objective, float(limit), shadow=shadow, verify=True)
+                    alts = plan_alternatives(planned, objective, float(limit), shadow=shadow)
                     ss.plan_result, ss.plan_alternatives = alts.run, alternatives_table(alts)
                 else:
                     ss.plan_result = plan_facility(planned, objective, float(limit), shadow=shadow, verify=True)

@@ -12,14 +12,14 @@ if TYPE_CHECKING:
     from twin.spec import Spec
 
 
-def run_alternatives(spec_path: Path, spec: Spec, objective: str | None, time_limit_s: float, shadow: bool, verify: bool,
+def run_alternatives(spec_path: Path, spec: Spec, objective: str | None, time_limit_s: float, shadow: bool,
                      shadow_time_s: float | None) -> AlternativesRun:
     """Plan each alternative of the spec; exit 3 when none is feasible, 2 when one was refused and none planned."""
     from optimizer.alternatives import NoAlternative, plan_alternatives
     from optimizer.planning import PlanInputError
 
     try:
-        return plan_alternatives(spec, objective, time_limit_s, shadow, verify, shadow_time_s)
+        return plan_alternatives(spec, objective, time_limit_s, shadow, shadow_time_s)
     except PlanInputError as exc:
         raise InputError(f"{spec_path}: {exc}") from None
     except NoAlternative as exc:
@@ -30,7 +30,7 @@ def alternatives_json(alts: AlternativesRun) -> dict:
     """Every alternative with its status and figures, and the chosen one's values."""
     from optimizer.alternatives import alternative_rows
 
-    return {"figure": alts.figure, "ranked_on": alts.ranked_on, "chosen": alts.tried[alts.chosen].values, "tried": alternative_rows(alts)}
+    return {"figure": alts.figure, "chosen": alts.tried[alts.chosen].values, "tried": alternative_rows(alts)}
 
 
 def print_alternatives(alts: AlternativesRun) -> None:
@@ -44,7 +44,7 @@ def print_alternatives(alts: AlternativesRun) -> None:
     cells = [[*(r["values"][p] for p in paths), r.get("mip_status", r["status"]), r.get("plan"), r.get("twin"), r.get("unmet_heat_hours"),
               "chosen" if r["chosen"] else ""] for r in rows]
     columns = [labels[p] for p in paths] + ["status", f"{alts.figure} (plan)", "(twin)", "unmet-heat h", ""]
-    out.print(table(f"Design alternatives (ranked on the {alts.ranked_on}: fewest unmet-heat hours, then {alts.figure})", columns, cells))
+    out.print(table(f"Design alternatives (ranked on the twin: fewest unmet-heat hours, then {alts.figure})", columns, cells))
     for r in rows:
         if "reason" in r:
             named = ", ".join(f"{labels[p]}={r['values'][p]}" for p in paths)
