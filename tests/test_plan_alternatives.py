@@ -129,3 +129,17 @@ def test_the_time_limit_is_shared_by_what_is_left():
     assert limits[0] == pytest.approx(40 / 4, rel=0.05)  # the first: the whole limit over four
     assert all(b >= a * 0.99 for a, b in zip(limits, limits[1:], strict=False))  # later ones get at least as much
     assert sum(limits) > 40  # so the shares add up to more than the limit: what quick plans leave passes on
+
+
+@pytest.mark.parametrize(("objective", "figure", "best"), [("max-tokens", "output_tokens_per_year", max), ("min-cost", "annual_cost_usd", min)])
+def test_other_objectives_keep_the_twin_best_by_their_own_figure(objective, figure, best):
+    """max-tokens keeps the most tokens a year, min-cost the least annual cost (meeting the demand), each as the twin scores them."""
+    overrides = {"plan.alternatives": {"workload.models[llama-3.3-70b].precision": ["fp8", "fp4"]}}
+    if objective == "min-cost":
+        overrides["plan.demand_output_tokens_per_s"] = {"gpt-oss-120b": 2e5, "llama-3.3-70b": 5e4}
+    spec = apply_overrides(load_spec(SMALL), overrides)
+    alts = plan_alternatives(spec, objective, time_limit_s=30)
+    scores = [evaluate(load_spec_text(a.run.yaml_text)).kpis[figure] for a in alts.tried]
+    assert scores[0] != pytest.approx(scores[1], rel=1e-4)  # the choice matters
+    assert alts.figure == figure
+    assert scores[alts.chosen] == best(scores)
