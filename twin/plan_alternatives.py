@@ -92,6 +92,6 @@ def _refusal(spec: Spec, path: str, value: Any) -> tuple[str | None, bool]:
     except SpecError as exc:
         wrong = [i for i in exc.issues if i.file == "<overrides>" or (i.message.startswith("unknown field") and leads_to(i.path, path))]
         if wrong:
-            return f"{path} is not a field of {spec.name}: {wrong[0].message}", True
+            return f"{path} does not apply to {spec.name}: {wrong[0].message}", True
         return f"{path} = {value!r} is refused: " + "; ".join(f"{i.path}: {i.message}" if i.path else i.message for i in exc.issues[:3]), False
     return None, False
