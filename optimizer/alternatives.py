@@ -132,7 +132,7 @@ def alternative_rows(alts: AlternativesRun) -> list[dict]:
             row.update(
                 plan=a.run.predicted[alts.figure],
                 twin=a.run.twin[alts.figure],
-                unmet_heat_hours=a.run.twin["unmet_heat_hours"],
+                unmet_heat_hours=int(a.run.twin["unmet_heat_hours"]),
                 mip_status=a.run.solution.status,
                 mip_gap=a.run.solution.mip_gap,
             )

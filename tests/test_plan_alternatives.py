@@ -143,3 +143,10 @@ def test_other_objectives_keep_the_twin_best_by_their_own_figure(objective, figu
     assert scores[0] != pytest.approx(scores[1], rel=1e-4)  # the choice matters
     assert alts.figure == figure
     assert scores[alts.chosen] == best(scores)
+
+
+def test_shadow_values_are_priced_on_the_chosen_plan_only():
+    spec = apply_overrides(load_spec(SMALL), {"plan.alternatives": {"cooling.plants[chw].supply_c": [14, 20]}})
+    alts = plan_alternatives(spec, time_limit_s=30, shadow=True)
+    assert alts.run.shadows  # hall-1's positions bind (plan-small's GB200 racks fill its 4 positions)
+    assert all(not a.run.shadows for i, a in enumerate(alts.tried) if i != alts.chosen)

@@ -41,7 +41,7 @@ def print_alternatives(alts: AlternativesRun) -> None:
     rows = alternative_rows(alts)
     paths = list(rows[0]["values"])
     labels = short_labels(paths)
-    cells = [[*(r["values"][p] for p in paths), r.get("mip_status", r["status"]), r.get("plan"), r.get("twin"), r.get("unmet_heat_hours"),
+    cells = [[*(r["values"][p] for p in paths), r.get("mip_status", r["status"]), _figure(r.get("plan")), _figure(r.get("twin")), r.get("unmet_heat_hours"),
               "chosen" if r["chosen"] else ""] for r in rows]
     columns = [labels[p] for p in paths] + ["status", f"{alts.figure} (plan)", "(twin)", "unmet-heat h", ""]
     out.print(table(f"Design alternatives (ranked on the twin: fewest unmet-heat hours, then {alts.figure})", columns, cells))
@@ -49,3 +49,8 @@ def print_alternatives(alts: AlternativesRun) -> None:
         if "reason" in r:
             named = ", ".join(f"{labels[p]}={r['values'][p]}" for p in paths)
             out.print(f"{named}: {r['status']}: {r['reason']}", markup=False)
+
+
+def _figure(x: float | None) -> str | float | None:
+    """Five significant digits for small figures (costs per token), so alternatives 0.01 % apart differ on screen."""
+    return f"{x:.5g}" if x is not None and abs(x) < 100 else x
