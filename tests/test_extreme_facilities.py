@@ -46,8 +46,8 @@ def test_a_utility_too_small_for_any_rack_is_an_infeasible_plan_in_words(monkeyp
 
 def test_the_event_log_keeps_the_first_events_then_counts():
     log = EventLog(limit=3)
-    for t in range(5):
-        log.add(float(t), "ups:a", "unit failed", 1.0, racks=2.0)
+    log.merge([pd.DataFrame({"time_h": [0.0, 1.0, 2.0, 3.0, 4.0], "component": "ups:a", "event": "unit failed",
+                             "units_down": 1.0, "racks": 2.0, "gpus": 0.0, "it_mw": 0.0}, columns=EVENT_COLUMNS)])
     log.merge([pd.DataFrame({"time_h": [0.5, 10.0, 11.0], "component": "systems:x", "event": "system failed",
                              "units_down": [1.0, 2.0, 3.0], "racks": 1.0, "gpus": 8.0, "it_mw": 0.01}, columns=EVENT_COLUMNS)])
     frame = log.frame()

@@ -32,19 +32,12 @@ class EventArrays:
 
 
 class EventLog:
-    """Rows appended in time order; past the limit, aggregated per (component, event)."""
+    """Events added by source, each in time order; past the limit, aggregated per (component, event)."""
 
     def __init__(self, limit: int | None = None):
         self.limit = EVENT_LOG_LIMIT if limit is None else limit
         self.rows: list[tuple] = []
         self.beyond: dict[tuple[str, str], list[float]] = {}  # (component, event) -> [count, first time, racks, gpus, it_mw]
-
-    def add(self, time_h: float, component: str, event: str, units_down: float, racks: float = 0.0, gpus: float = 0.0,
-            it_mw: float = 0.0) -> None:
-        if len(self.rows) < self.limit:
-            self.rows.append((time_h, component, event, units_down, racks, gpus, it_mw))
-        else:
-            self._count(component, event, 1, time_h, racks, gpus, it_mw)
 
     def _count(self, component: str, event: str, n: float, first_h: float, racks: float, gpus: float, it_mw: float) -> None:
         acc = self.beyond.setdefault((component, event), [0.0, first_h, 0.0, 0.0, 0.0])
