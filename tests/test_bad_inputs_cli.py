@@ -106,6 +106,13 @@ CASES = {
     "plan with a profile of zeros": Case(
         {"s.yaml": SMALL.read_text().replace("profile: diurnal", "profile: [" + ", ".join(["0"] * 24) + "]")},
         ("plan", "{tmp}/s.yaml", "--time-limit", "30"), 2, ("{tmp}/s.yaml: workload.demand is 0 in every hour",)),
+    # A tired user's file given to the wrong command: one sentence, not a wall of unknown and missing fields.
+    "a spec given as a sweep grid": Case({}, ("sweep", SMALL, "--out", "{tmp}/runs"), 2,
+                                         (f"{SMALL}:1:1: this is a facility spec, not a sweep grid",)),
+    "a grid given as a spec": Case({}, ("evaluate", ROOT / "facility_specs" / "sweeps" / "reference-what-ifs.yaml"), 2,
+                                   ("this is a sweep grid, not a facility spec: give it as aift sweep GRID",)),
+    "a spec given as a mapping": Case({"m": ""}, ("telemetry", "check", SMALL, "{tmp}/m", "--mapping", SMALL), 2,
+                                      (f"{SMALL}:1:1: this is a facility spec, not a telemetry mapping",)),
     # A spec without racks: max() of no streams, keys[0] of no deployments.
     "scorecard of a spec without racks": Case(
         {}, ("scorecard", NO_RACKS, "--out", "{tmp}/r.md", "--no-plan"), 2, (f"{NO_RACKS}: the spec has no deployments",)),
