@@ -63,6 +63,10 @@ CASES = {
         {"q.json": json.dumps({"status": "success", "data": {"resultType": "matrix",
                                                              "result": [{"metric": {"__name__": 5}, "values": [[1.78e9, "2"]]}]}})},
         ("calibrate", SMALL, "{tmp}/q.json", "--out", "{tmp}/cal.yaml"), 2, ("{tmp}/q.json: data.result[0].metric.__name__:", "is text")),
+    "negative GPU power": Case(
+        {"d.prom": "# TYPE DCGM_FI_DEV_POWER_USAGE gauge\n" + "".join(f'DCGM_FI_DEV_POWER_USAGE{{gpu="0",Hostname="n1"}} -500 {ms}\n'
+                                                                    for ms in (1780272000000, 1780275600000))},
+        ("telemetry", "check", SMALL, "{tmp}/d.prom"), 2, ('{tmp}/d.prom:2:1: DCGM_FI_DEV_POWER_USAGE{Hostname="n1",gpu="0"}:', "a reading in W is 0 or more")),
     # A negative IT meter was fitted as if it were a reading.
     "negative power meter": Case(
         {"meters.csv": METERS_HEADER + "2026-06-01T00:00:00Z,,100,80,10,20,15\n2026-06-01T01:00:00Z,,100,-80,10,20,15\n"},

@@ -74,6 +74,9 @@ class SampleRows:
         negative = (df["role"].map(_is_counter)) & (df["part"] != "sum") & (df["value"] < 0)
         for r in df[negative].itertuples():
             findings.error(r.file, _line(r.line), r.series, f"counter value {r.value} is negative")
+        below = df["role"].map(_never_negative) & (df["value"] < 0)  # power, utilization, queue depth, cache share
+        for r in df[below].itertuples():
+            findings.error(r.file, _line(r.line), r.series, f"value {r.value} is negative: a reading in {ROLES[r.role].unit} is 0 or more")
         key = ["series", "part", "le"]
         back = df.groupby([*key, "file"], dropna=False, sort=False)["t"].diff() <= 0
         for r in df[back].itertuples():
@@ -88,6 +91,10 @@ class SampleRows:
 
 def _is_counter(role: str) -> bool:
     return ROLES[role].kind in ("counter", "histogram")
+
+
+def _never_negative(role: str) -> bool:
+    return ROLES[role].kind == "gauge" and ROLES[role].unit != "C"
 
 
 def _bound(le: str | None) -> float:
