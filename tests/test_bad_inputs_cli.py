@@ -155,14 +155,17 @@ def test_azure_trace_mixing_zoned_and_naive_stamps_reads_them_as_utc(tmp_path):
 
 def test_a_spec_without_racks_evaluates_to_zero_tokens_and_no_pue(monkeypatch, capsys):
     """Before: numpy could not broadcast the deployments' availability, shape (0,), to (0, 8760)."""
-    code, out, err = aift(monkeypatch, capsys, "evaluate", NO_RACKS, "--json")
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".* encountered in scalar divide")
+        code, out, err = aift(monkeypatch, capsys, "evaluate", NO_RACKS, "--json")
     assert code == 0, err
     kpis = json.loads(out)["kpis"]
     assert kpis["output_tokens_per_s"] == 0.0
     assert kpis["it_power_mw"] == 0.0
     assert kpis["pue"] is None  # facility energy over no IT energy: undefined, not a division warning
     assert kpis["facility_power_mw"] > 0  # the plant's fans, pumps and losses still draw
-    assert "RuntimeWarning" not in err
 
 
 def test_schema_out_never_overwrites_without_force(tmp_path, monkeypatch, capsys):
@@ -223,3 +226,14 @@ def test_a_row_of_the_wrong_shape_names_the_damage(tmp_path, monkeypatch, capsys
         assert f"{runs / 'index.sqlite'} is damaged" in err
         assert says in err
         assert "aift runs repair" in err
+
+
+def test_a_spec_without_racks_simulates_to_no_capacity_online(monkeypatch, capsys):
+    """Before: the share of capacity online divided 0 by 0 capacity, a warning on every year; now undefined without one."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message="invalid value encountered in scalar divide")
+        code, out, err = aift(monkeypatch, capsys, "simulate", NO_RACKS, "--replications", "2", "--json")
+    assert code == 0, err
+    assert '"capacity_online": null' in out

@@ -27,6 +27,8 @@ def off_clock(t: np.ndarray) -> np.ndarray:
     """Where Unix seconds are not a time from 1970 to 2200."""
     t = np.asarray(t, dtype=float)
     return ~((t >= 0.0) & (t <= LATEST_S))
+
+
 _PARTS = {"_bucket": "bucket", "_sum": "sum", "_count": "count", "_created": "created"}
 
 
