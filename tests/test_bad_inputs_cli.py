@@ -237,3 +237,29 @@ def test_a_spec_without_racks_simulates_to_no_capacity_online(monkeypatch, capsy
         code, out, err = aift(monkeypatch, capsys, "simulate", NO_RACKS, "--replications", "2", "--json")
     assert code == 0, err
     assert '"capacity_online": null' in out
+
+
+def test_fetch_from_a_server_answering_bytes_that_are_not_text(tmp_path, monkeypatch, capsys):
+    """Before: the answer was decoded as UTF-8 unguarded (UnicodeDecodeError); now the server is named, nothing is written."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    class Latin1(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server's name
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write("caf\xe9".encode("latin-1"))
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Latin1)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url, out = f"http://127.0.0.1:{server.server_port}", tmp_path / "range.json"
+    try:
+        code, _, err = aift(monkeypatch, capsys, "telemetry", "fetch", url, "--query", "up", "--start", "0", "--end", "60", "--out", out)
+    finally:
+        server.shutdown()
+    assert code == 2
+    assert f"{url}: the answer is not UTF-8 text (byte 3)" in err  # 'c', 'a', 'f', then 0xE9
+    assert not out.exists()
