@@ -33,7 +33,7 @@ from optimizer.jobs import job_names
 from twin.catalog import Strict
 from twin.errors import SpecError
 from twin.loader import load_spec
-from twin.overrides import split_path
+from twin.overrides import leads_to, split_path
 from twin.spec import Spec
 from twin.validation import suggest, validate
 from twin.yamlio import load_yaml
@@ -245,15 +245,10 @@ def check_paths(spec: Spec, doc: Any, grid: GridFile) -> None:
         try:
             apply_overrides(spec, {path: value})
         except SpecError as exc:
-            wrong = [i for i in exc.issues if i.file == "<overrides>" or (i.message.startswith("unknown field") and _leads_to(i.path, path))]
+            wrong = [i for i in exc.issues if i.file == "<overrides>" or (i.message.startswith("unknown field") and leads_to(i.path, path))]
             issues += [doc.issue(where, f"{path} does not apply to {spec.path or spec.name}: {wrong[0].message}")] if wrong else []
     if issues:
         raise SpecError(issues)
-
-
-def _leads_to(field: str, path: str) -> bool:
-    """Whether the spec field `field` (as errors name it) is `path` or on its way."""
-    return path == field or path.startswith((field + ".", field + "["))
 
 
 def _expand(grid: GridFile) -> Iterator[tuple[str, dict[str, Any]]]:

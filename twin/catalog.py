@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from twin.units import Fraction, Gb, Gbps, Hours, Id, Kw, Mtbf, NonNeg, NonNegInt, Pos, PosInt, PosKw, Tbps, Tokens, UnitKva, UnitKw, Usd
 
@@ -35,21 +35,42 @@ class Sourced(Strict):
     source: str = Field(min_length=3, description="Where the figures come from (publication, datasheet, estimate).")
 
 
+def _has_bf16(v: dict) -> dict:
+    if "bf16" not in v:
+        raise ValueError("needs a bf16 rate: attention kernels compute in BF16 whatever the weights' precision")
+    return v
+
+
+DenseTflops = Annotated[dict[TensorPrecision, Pos], AfterValidator(_has_bf16),
+                        Field(description="Dense tensor TFLOPS per precision; bf16 at least (attention runs in it).")]
+
+
 class GpuSpec(Strict):
     """One accelerator's datasheet figures (dense, not sparse, FLOPS)."""
 
     name: str
     hbm_gb: Gb = Field(description="HBM capacity per GPU, GB.")
     hbm_tbps: Tbps = Field(description="HBM bandwidth per GPU, TB/s.")
-    dense_tflops: dict[TensorPrecision, Pos] = Field(description="Dense tensor TFLOPS per precision; bf16 at least (attention runs in it).")
+    dense_tflops: DenseTflops
     tdp_w: Pos = Field(description="GPU board power, W.")
 
-    @field_validator("dense_tflops")
-    @classmethod
-    def _has_bf16(cls, v: dict) -> dict:
-        if "bf16" not in v:
-            raise ValueError("needs a bf16 rate: attention kernels compute in BF16 whatever the weights' precision")
-        return v
+
+class PrefillPart(Strict):
+    """A prefill-only accelerator inside a system (Rubin CPX): disaggregated serving prefills on it, decode stays on the GPUs.
+
+    It has no scale-up domain: a prefill replica of several parts is a pipeline whose stages
+    hand activations over `link_gbyte_s`, and the KV cache moves over it to the decode GPUs.
+    """
+
+    name: str = Field(description="The part's name.")
+    memory_gb: Gb = Field(description="Memory per part (GDDR7 on Rubin CPX), GB.")
+    memory_tbps: Tbps = Field(description="Memory bandwidth per part, TB/s.")
+    dense_tflops: DenseTflops
+    tdp_w: Pos = Field(description="Board power of one part, W.")
+    per_system: PosInt = Field(description="Parts in one catalog system.")
+    link_gbyte_s: Pos = Field(description="Bandwidth per part per direction (PCIe, a NIC) that the KV cache moves over to the "
+                                          "decode GPUs and pipeline stages hand activations over, GB/s.")
+    source: str = Field(min_length=3, description="Where the part's figures come from.")
 
 
 class SystemEntry(Sourced):
@@ -78,6 +99,7 @@ class SystemEntry(Sourced):
     price_decline_per_year: Fraction = Field(0.0, description="Yearly fall of the price after its last listed year; unlisted: from the year it ships (`twin.catalog_time`).")
     cpu_memory_gb: NonNeg = Field(0, description="CPU memory per GPU the engine can park KV cache in (Grace LPDDR, host DDR), GB.")
     cpu_link_gbyte_s: Pos | None = Field(None, description="GPU-CPU bandwidth per GPU per direction (NVLink-C2C, PCIe), GB/s.")
+    prefill_part: PrefillPart | None = Field(None, description="A prefill-only part (Rubin CPX) that disaggregated serving prefills on (`twin.perf.prefill_part`).")
 
     @field_validator("family")
     @classmethod

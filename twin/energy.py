@@ -90,6 +90,11 @@ class EnergyResult:
         return int(np.count_nonzero(self.cooling_capped))
 
     @property
+    def unmet_heat_hours(self) -> int:
+        """Hours some heat was not rejected at its supply temperature (a plant without compressor in a hot hour) or not moved."""
+        return int(np.count_nonzero(self.unmet_heat_kw > CAP_TOLERANCE_KW))
+
+    @property
     def energy_mwh(self) -> float:
         """Facility energy over the period."""
         return float(self.facility_kw.sum() / 1000.0)

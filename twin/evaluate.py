@@ -157,6 +157,7 @@ def _kpis(spec, energy: EnergyResult, served, gpus, busy, cap, tokens_year, annu
         "energy_mwh": energy_mwh,
         "capped_hours": float(energy.capped_hours),
         "cooling_capped_hours": float(energy.cooling_capped_hours),
+        "unmet_heat_hours": float(energy.unmet_heat_hours),
         "water_m3": water_m3,
         "wue_l_per_kwh": energy.wue_l_per_kwh,
         "co2_t": energy_mwh * spec.site.grid_carbon_kg_per_mwh / 1000.0,

@@ -55,6 +55,11 @@ def parse_spec(doc: Document, catalog: Catalog | None = None) -> Spec:
     issues = check_references(spec, doc, base.merged(spec.catalog))
     if issues:
         raise SpecError(issues)
+    from twin.plan_alternatives import alternative_issues  # it parses specs itself
+
+    issues = alternative_issues(spec, doc)
+    if issues:
+        raise SpecError(issues)
     return spec
 
 

@@ -49,6 +49,15 @@ def _step(node: Any, part: str | int, path: str) -> Any:
     return part
 
 
+def leads_to(field: str, path: str) -> bool:
+    """Whether the spec field `field` (as errors name it, items by index) is the override `path` or on its way.
+
+    An item the path picks by id matches any index: errors cannot say which id an index is.
+    """
+    f, p = split_path(field), split_path(path)
+    return len(f) <= len(p) and all(a == b or (isinstance(a, int) and str(b).startswith("#")) for a, b in zip(f, p, strict=False))
+
+
 def set_path(data: dict, path: str, value: Any) -> None:
     """Set `value` at a dotted `path` of plain data, creating mappings on the way."""
     parts = split_path(path)

@@ -8,17 +8,19 @@ facility back as a spec without this section.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
 from twin.catalog import Strict
-from twin.units import Id, NonNeg, NonNegInt, PosMw, Usd
+from twin.units import Id, NonNeg, NonNegInt, PosInt, PosMw, Usd
 
 # The schemes of `twin.spec.Redundancy`; restated because twin.spec imports this module.
 Redundancy = Literal["N", "N+1", "N+2", "2N"]
 CoolingType = Literal["air", "liquid"]
 Objective = Literal["cost-per-token", "min-cost", "max-tokens", "max-tokens-at-cost"]
+# Design alternatives solved one by one (twin/plan_alternatives.py); more is refused unless raised.
+DEFAULT_MAX_ALTERNATIVES = 64
 # A trillion output tokens/s, some 20,000 times the 100 MW reference: beyond it a demand is a typo,
 # and the solver would read it as infinite.
 MAX_DEMAND_TOKENS_PER_S = 1e12
@@ -80,3 +82,11 @@ class PlanOptions(Strict):
     )
     capex_budget_usd: Usd | None = Field(None, description="Most capital the plan may spend, USD.")
     interconnect: PlanInterconnect | None = Field(None, description="Buy the interconnect: its MW becomes a choice, at a price.")
+    alternatives: dict[str, Annotated[list[Any], Field(min_length=1)]] = Field(
+        default_factory=dict,
+        description="Design alternatives: a spec field by override path (`cooling.plants[chw].supply_c`, `halls[0].max_rack_kw`, "
+        "`workload.models[0].precision`) -> the values to try. The plan is solved once per combination and the best kept.",
+    )
+    max_alternatives: PosInt = Field(
+        DEFAULT_MAX_ALTERNATIVES, description="Most combinations of `alternatives` the plan may solve; more is refused before any is solved."
+    )

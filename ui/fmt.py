@@ -65,6 +65,7 @@ KPIS: dict[str, Kpi] = {
     "peak_facility_power_mw": Kpi("Facility power, peak", "MW", "Highest hourly facility power of the year."),
     "energy_mwh": Kpi("Energy", "MWh/yr", "Facility energy over the year."),
     "capped_hours": Kpi("Hours capped", "h", "Hours in which the interconnect or the cooling capped the IT load."),
+    "unmet_heat_hours": Kpi("Hours with heat unmet", "h", "Hours some heat was not rejected at the plant's supply temperature (water left warmer) or not moved by the loops."),
     "cooling_capped_hours": Kpi("Hours capped by cooling", "h", "Hours in which the cooling capacity capped the IT load."),
     "tokens_lost_to_cap": Kpi("Tokens lost to caps", "tokens", "Output tokens the caps cost over the year."),
     "tokens_lost_to_failures": Kpi("Tokens lost to failures", "tokens", "Output tokens failures cost over the year."),

@@ -11,10 +11,12 @@ import re
 import pandas as pd
 import streamlit as st
 
+from optimizer.alternatives import AlternativesRun, NoAlternative, alternative_rows, plan_alternatives
 from optimizer.highs import Infeasible
 from optimizer.plan_kpis import COMPARED
 from optimizer.planning import PlanInputError, PlanRun, plan_facility
 from optimizer.problem_types import OBJECTIVES
+from optimizer.scenarios import short_labels
 from twin.overrides import apply_overrides
 from twin.plan_spec import PlanOptions
 from twin.spec import Spec
@@ -53,6 +55,16 @@ def what_is_open(spec: Spec) -> list[str]:
     if p.capex_budget_usd is not None:
         lines.append(f"Capex budget: {fmt.quantity(p.capex_budget_usd, 'USD')}.")
     return lines
+
+
+def alternatives_table(alts: AlternativesRun) -> pd.DataFrame:
+    """Each combination's values, status, the objective's figure by the plan and the twin, unmet-heat hours and the choice."""
+    rows = alternative_rows(alts)
+    labels = short_labels(list(rows[0]["values"]))
+    return pd.DataFrame([{**{labels[p]: str(v) for p, v in r["values"].items()}, "status": r.get("mip_status", r["status"]),
+                          f"plan_{alts.figure}": r.get("plan"), f"twin_{alts.figure}": r.get("twin"),
+                          "unmet_heat_hours": r.get("unmet_heat_hours"), "chosen": r["chosen"], "why not planned": r.get("reason", "")}
+                         for r in rows])
 
 
 def layout_table(spec: Spec, run: PlanRun) -> pd.DataFrame:
@@ -148,20 +160,31 @@ def page() -> None:
         demand = {m: v for m, v in _demand_inputs(spec).items() if v > 0}
         ov = {"plan.demand_output_tokens_per_s": demand} if demand else {}
     if st.button("Plan", key="plan_run", type="primary"):
+        ss.plan_alternatives = None
         try:
             with st.spinner("Solving with HiGHS…"):
-                ss.plan_result = plan_facility(apply_overrides(spec, ov) if ov else spec, objective, float(limit), shadow=shadow, verify=True)
+                planned = apply_overrides(spec, ov) if ov else spec
+                if planned.plan is not None and planned.plan.alternatives:
+                    alts = plan_alternatives(planned, objective, float(limit), shadow=shadow)
+                    ss.plan_result, ss.plan_alternatives = alts.run, alternatives_table(alts)
+                else:
+                    ss.plan_result = plan_facility(planned, objective, float(limit), shadow=shadow, verify=True)
                 ss.plan_for = spec.spec_hash()
         except Infeasible as exc:
             ss.plan_result = None
             st.error(f"No plan meets every limit: {exc.reason}")
-        except PlanInputError as exc:
+        except (PlanInputError, NoAlternative) as exc:
             ss.plan_result = None
             st.error(str(exc))
     run = ss.get("plan_result")
     if run is None or ss.get("plan_for") != spec.spec_hash():
         return
     st.success(_status(run))
+    if ss.get("plan_alternatives") is not None:
+        st.subheader("Design alternatives")
+        st.caption("One plan per combination of `plan.alternatives`, ranked on the twin's score of each written plan: "
+                   "fewest hours of unmet heat, then the objective's figure. The plan below is the chosen one.")
+        tables.show(ss.plan_alternatives, "plan_alternatives", file=f"plan-{spec.name}-alternatives.csv")
     st.subheader("What the plan decided")
     layout = layout_table(spec, run)
     if not layout["change"].any():

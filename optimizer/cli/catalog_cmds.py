@@ -41,6 +41,11 @@ def catalog(
         ]
         columns = ["id", "GPUs", "HBM GB", "HBM TB/s", "FP8 TFLOPS", "FP4 TFLOPS", "max kW", "per rack", "liquid", "price USD", "ships"]
         out.print(table("GPU systems", columns, rows))
+        for s in parts["systems"]:
+            if (pp := s.prefill_part) is not None:
+                out.print(f"{s.id}: also {pp.per_system} {pp.name} prefill parts ({pp.memory_gb:g} GB at {pp.memory_tbps:g} TB/s, "
+                          f"FP4 {pp.dense_tflops.get('fp4', 0.0):,.0f} TFLOPS, {pp.tdp_w:g} W, link {pp.link_gbyte_s:g} GB/s)",
+                          markup=False, highlight=False)
     if "models" in chosen:
         rows = [[m.id, m.params_total_b, m.params_active_b, m.layers, m.attention, m.experts, ", ".join(m.precisions)] for m in parts["models"]]
         out.print(table("Models", ["id", "params B", "active B", "layers", "attention", "experts", "precisions"], rows))

@@ -27,6 +27,7 @@ KPI_LABELS = {
     "energy_mwh": "energy (MWh/yr)",
     "capped_hours": "hours IT was capped (interconnect or cooling)",
     "cooling_capped_hours": "hours the cooling capacity capped IT",
+    "unmet_heat_hours": "hours some heat was not rejected at its supply temperature",
     "tokens_lost_to_cap": "tokens lost to the caps",
     "tokens_lost_to_failures": "tokens lost to failures",
     "annual_cost_usd": "annual cost (USD)",

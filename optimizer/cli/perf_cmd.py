@@ -125,6 +125,7 @@ def _show(system: str, wm: WorkloadModel, op: OperatingPoint) -> None:
          if op.prefill_gpus_per_replica else str(op.gpus_per_replica)],
         ["layout", op.layout],
         ["serving", op.serving["mode"]],
+        *([["prefill parts", _parts_text(op.prefill_part)]] if op.prefill_part else []),
         ["tokens per decode step (speculative)", op.speculative_tokens],
         ["system power kW", op.system_power_kw],
         ["tokens per joule", op.tokens_per_joule],
@@ -139,9 +140,20 @@ def _show(system: str, wm: WorkloadModel, op: OperatingPoint) -> None:
                       p.tokens_per_joule] for p in op.frontier]))
 
 
+def _parts_text(part: dict) -> str:
+    """A system's prefill parts at a point: how many a decode replica needs, which pool limits, what idles."""
+    if not part["parts_per_decode_replica"]:
+        return f"{part['name']}: idle (prefill on the GPUs)"
+    return (f"{part['parts_per_decode_replica']:.1f} {part['name']} per decode replica, pipelines of "
+            f"{part['parts_per_prefill_replica']}; limited by {part['limited_by']}; idle: "
+            f"{part['gpus_idle_share']:.0%} of GPUs, {part['parts_idle_share']:.0%} of parts")
+
+
 def _serving_text(p) -> str:
-    """'disaggregated 16+11.3, MTP 1.70': mode, decode + prefill GPUs, tokens per step when speculative."""
-    gpus = f" {p.gpus_per_replica}+{p.prefill_gpus_per_replica:.1f}" if p.disaggregated else ""
+    """'disaggregated 16+11.3, MTP 1.70': mode, decode + prefill GPUs (or prefill parts), tokens per step when speculative."""
+    parts = p.prefill_part["parts_per_decode_replica"] if p.prefill_part else 0.0
+    gpus = (f" {p.gpus_per_replica}+{parts:.1f} parts" if parts
+            else f" {p.gpus_per_replica}+{p.prefill_gpus_per_replica:.1f}" if p.disaggregated else "")
     spec = f", MTP {p.speculative_tokens:.2f}" if p.drafts else ""
     return f"{p.serving['mode']}{gpus}{spec}"
 

@@ -38,7 +38,7 @@ def plan_cmd(
     time_limit: float = typer.Option(60.0, "--time-limit", help="Seconds for the plan's MILPs."),
     shadow: bool = typer.Option(False, "--shadow/--no-shadow", help="Price each binding limit by solving again with it relaxed (one solve each)."),
     shadow_time: float | None = typer.Option(None, "--shadow-time", help="Seconds for all the shadow values together; default: the time limit."),
-    verify: bool = typer.Option(True, "--verify/--no-verify", help="Score the written plan with the twin, as `aift evaluate` does."),
+    verify: bool = typer.Option(True, "--verify/--no-verify", help="Score the written plan with the twin, as `aift evaluate` does (always, with design alternatives: they are ranked on it)."),
     calibration: Path | None = typer.Option(None, "--calibration", help="Plan with this overlay of measured correction factors (from `aift calibrate`); the plan keeps it."),
 ) -> None:
     """Plan racks, cooling and equipment for the lowest cost per token; print the plan, its KPIs and what limits it."""
@@ -50,13 +50,29 @@ def plan_cmd(
         check_output("--out", out_file, [*spec_inputs(spec), *([calibration] if calibration else [])], force=force)
     if shadow_time is not None and not shadow_time > 0:
         raise InputError(f"--shadow-time must be a positive number of seconds; got {shadow_time:g}")
-    run = run_plan(spec_path, spec, objective, time_limit, shadow, verify, shadow_time)
+    alts = None
+    if spec.plan is not None and spec.plan.alternatives:
+        from optimizer.cli.alternatives_output import run_alternatives
+        alts = run_alternatives(spec_path, spec, objective, time_limit, shadow, shadow_time)
+        run = alts.run
+    else:
+        run = run_plan(spec_path, spec, objective, time_limit, shadow, verify, shadow_time)
     if out_file is not None:
         write_atomic(out_file, run.yaml_text)
     if as_json:
-        print_json(_json(run, out_file))
+        print_json(_json(run, out_file) | _alternatives_json(spec, alts))
     else:
+        if alts is not None:
+            from optimizer.cli.alternatives_output import print_alternatives
+            print_alternatives(alts)
         _print(run, out_file)
+
+
+def _alternatives_json(spec: Spec, alts) -> dict:
+    if alts is None:
+        return {}
+    from optimizer.cli.alternatives_output import alternatives_json
+    return {"spec_hash": spec.spec_hash(), "alternatives": alternatives_json(alts)}
 
 
 def _json(run: PlanRun, out_file: Path | None) -> dict:

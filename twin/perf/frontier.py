@@ -9,7 +9,9 @@ and counts the prefill pool's GPUs in the throughput per GPU. Speculative decodi
 layout's best point is the largest B that meets them, found by bisection. Every serving
 configuration the workload leaves open (`twin.perf.serving.candidates`: aggregated or
 disaggregated, speculative drafts where the model has MTP) is evaluated, and the frontier
-and operating point are taken over all of them; each point names its configuration.
+and operating point are taken over all of them; each point names its configuration. On a
+system with a prefill-only part (Rubin CPX) each disaggregated configuration is also searched
+with its prefill on the parts (`twin.perf.prefill_part`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from twin.perf.layouts import Layouts, PrefillPool, decode_layouts, min_prefill_
 from twin.perf.memory import ModelSizes, model_sizes
 from twin.perf.points import OperatingPoint, PerfError, ServingPoint
 from twin.perf.power import system_power_kw, tokens_per_joule
+from twin.perf.prefill_part import gpu_power_share, idle_parts, part_pool, with_parts
 from twin.perf.prompts import Prompt, prompt_of, reload_s
 from twin.perf.serving import ServingConfig, candidates
 from twin.perf.step import Hardware, decode_parts, hardware, kv_transfer_s, prefill_s, weights_per_gpu
@@ -47,8 +50,9 @@ class _Case:
     context_tokens: float
     layouts: Layouts
     replica_prefill_s: np.ndarray  # aggregated: one prompt's prefill on each layout's replica
-    pool: PrefillPool | None  # disaggregated: the prefill pool
+    pool: PrefillPool | None  # disaggregated: the prefill pool (a PartPool on a system's prefill parts)
     kv_transfer_s: np.ndarray  # one prompt's KV cache reloaded from CPU memory and, disaggregated, moved to each decode layout
+    power_share: float  # the GPUs' share of the system's board power where its prefill parts idle (1 without parts)
 
     @property
     def accepted(self) -> float:
@@ -85,7 +89,10 @@ def _case(system: SystemEntry, model: ModelEntry, wm: WorkloadModel, cal: Calibr
     if lay.gpus.size == 0:
         raise PerfError(_no_fit_message(system, model, wm, hw, sz, sizes))
     pool, kv_s = None, np.zeros_like(lay.gpus)  # aggregated: the KV stays where it was computed
-    if cfg.disaggregated:
+    if cfg.prefill_on_parts:
+        pool, handoff = part_pool(system, hw, sz, prompt, wm.sla.max_ttft_s, cal, wm.precision, reload, model.id)
+        kv_s = np.full_like(lay.gpus, handoff)
+    elif cfg.disaggregated:
         pool = prefill_pool(hw, sz, sizes, prompt, wm.sla.max_ttft_s, cal.prefill_pool_max_utilization, reload)
         if pool is None:
             best = min_prefill_ttft(hw, sz, sizes, prompt) + reload
@@ -95,7 +102,7 @@ def _case(system: SystemEntry, model: ModelEntry, wm: WorkloadModel, cal: Calibr
             )
         kv_s = kv_transfer_s(hw, sz, prompt.tokens, pool.gpus, lay.gpus, lay.attention_dp)
     return _Case(system, hw, sz, wm, cfg, prompt, ctx, lay, prefill_s(hw, sz, lay.gpus, prompt.computed, prompt.cached),
-                 pool, kv_s + reload)
+                 pool, kv_s + reload, 1.0 if cfg.prefill_on_parts else gpu_power_share(system))
 
 
 def _no_fit_message(system, model, wm, hw, sz, sizes) -> str:
@@ -125,16 +132,16 @@ def _evaluate(c: _Case, batch: np.ndarray) -> dict[str, np.ndarray]:
             "tput": batch * a / (g * period),
             "tpot_step": t + (batch - 1.0) * per_request,  # a sequence's own prefill is in its TTFT, not its TPOT
             "ttft": tp + rho * tp / (2.0 * (1.0 - rho)) + t + c.kv_transfer_s[:, None],
-            "util": (t * parts.busy_fraction + batch * per_request) / period,
+            "util": (t * parts.busy_fraction + batch * per_request) / period * c.power_share,
             "prefill_gpus": np.zeros_like(t),
         }
     else:
         prefill_gpus = c.pool.gpus_for(batch * a / (osl * t))  # each sequence ends after OSL / a steps
         out = {
-            "tput": batch * a / t / (g + prefill_gpus),
+            "tput": c.pool.tokens_per_gpu(batch * a / t, g, prefill_gpus),
             "tpot_step": t,
             "ttft": np.broadcast_to(c.pool.ttft_s + c.kv_transfer_s[:, None], t.shape),
-            "util": (g * parts.busy_fraction + prefill_gpus * c.pool.utilization) / (g + prefill_gpus),
+            "util": c.pool.busy_share(g, parts.busy_fraction, prefill_gpus) * c.power_share,
             "prefill_gpus": prefill_gpus,
         }
     out["inter"] = a / out["tpot_step"]
@@ -178,6 +185,8 @@ def _points(c: _Case, batch: np.ndarray, v: dict[str, np.ndarray], rows: np.ndar
         i, j = np.unravel_index(flat, batch.shape)
         tput = float(v["tput"][i, j])
         util = float(np.clip(v["util"][i, j], 0.0, 1.0))
+        prefill = float(v["prefill_gpus"][i, j])
+        part = c.pool.describe(int(c.layouts.gpus[i]), prefill) if c.cfg.prefill_on_parts else idle_parts(c.system)
         kw = system_power_kw(c.system, util)
         pts.append(ServingPoint(
             tokens_per_s_per_gpu=tput,
@@ -190,11 +199,12 @@ def _points(c: _Case, batch: np.ndarray, v: dict[str, np.ndarray], rows: np.ndar
             tokens_per_joule=tokens_per_joule(c.system, tput, kw),
             gpu_utilization=util,
             tpot_s=float(v["tpot_step"][i, j] / c.accepted),
-            prefill_gpus_per_replica=float(v["prefill_gpus"][i, j]),
+            prefill_gpus_per_replica=0.0 if c.cfg.prefill_on_parts else prefill,  # parts are not GPUs: in `prefill_part`
             layout=c.layouts.label(int(i)),
             disaggregated=c.cfg.disaggregated,
             speculative_tokens=c.cfg.accepted,
             drafts=c.cfg.drafts,
+            prefill_part=part,
         ))
     return pts
 
@@ -293,7 +303,7 @@ def _cases(system: SystemEntry, model: ModelEntry, wm: WorkloadModel, cal: Calib
            max_batch: float | None, min_gpus: int | None) -> list[_Case]:
     """One case per serving configuration the workload leaves open; if none can run, the first one's reason."""
     cases, errors = [], []
-    for cfg in candidates(model, wm.serving):
+    for cfg in with_parts(system, candidates(model, wm.serving)):
         try:
             cases.append(_case(system, model, wm, cal, max_gpus, max_batch, min_gpus, cfg))
         except PerfError as exc:
@@ -356,13 +366,26 @@ def _operating_point(cases: list[_Case], model: ModelEntry) -> OperatingPoint:
         v = _evaluate(c, batch)
         tput = np.where(np.isnan(top), -np.inf, v["tput"][:, 0])
         chosen = _points(c, batch, v, [int(np.argmax(tput))])[0]
+        front = _pareto(c, np.concatenate([grid, batch], axis=1), _join(on_grid, v))
+        if c.cfg.prefill_on_parts:
+            chosen = _plateau_end(front, chosen)
         if best is None or chosen.tokens_per_s_per_gpu > best.tokens_per_s_per_gpu:
             best = chosen
-        curve.append(_pareto(c, np.concatenate([grid, batch], axis=1), _join(on_grid, v)))
+        curve.append(front)
     if best is None:
         raise PerfError(_sla_message(cases, model))
     fields = {k: getattr(best, k) for k in ServingPoint.__dataclass_fields__}
     return OperatingPoint(**fields, frontier=_envelope(curve), method="model")
+
+
+def _plateau_end(front: _Front, chosen: ServingPoint) -> ServingPoint:
+    """The most interactive point serving as much as `chosen`: where the prefill parts limit, a bigger batch adds nothing.
+
+    Past the batch at which the parts run out, every batch serves the same tokens per GPU
+    (`prefill_part`), so the largest batch meeting the SLA is the least interactive of equals.
+    """
+    n = int(np.argmax(front.tput >= chosen.tokens_per_s_per_gpu * (1.0 - 1e-9)))
+    return _points(front.case, front.batch, front.v, [int(front.flat[n])])[0]
 
 
 def decode_step_time(system: SystemEntry, model: ModelEntry, precision: str, gpus_per_replica: int, batch: int,

@@ -100,6 +100,18 @@ class PrefillPool:
         """Queue wait plus the prompt's own prefill; the KV transfer to decode comes on top."""
         return self.prefill_s + _md1_wait(self.utilization, self.prefill_s)
 
+    def tokens_per_gpu(self, tokens_per_s, g, prefill):
+        """Output tokens/s per GPU of a decode replica of `g` GPUs fed by `prefill` pool GPUs: both count."""
+        return tokens_per_s / (g + prefill)
+
+    def busy_share(self, g, decode_busy, prefill):
+        """Busy share of the replica's GPUs, decode and prefill together: what places power between idle and max."""
+        return (g * decode_busy + prefill * self.utilization) / (g + prefill)
+
+    def describe(self, g: int, prefill: float) -> dict | None:
+        """What a point's `serving` says of its prefill part (`twin.perf.prefill_part`); GPUs prefill here: none."""
+        return None
+
 
 def _md1_wait(rho, service_s):
     """Mean queueing delay of an M/D/1 queue (Pollaczek-Khinchine with deterministic service)."""
@@ -120,7 +132,13 @@ def prefill_pool(hw: Hardware, sz: ModelSizes, sizes: list[int], prompt: Prompt,
     if g.size == 0:
         return None
     t = prefill_s(hw, sz, g, prompt.computed, prompt.cached)
-    slack = (max_ttft_s - t - reload_s - kv_transfer_bound_s(hw, sz, prompt.tokens)) / t
+    return cheapest_pool(g, t, max_ttft_s, reload_s, kv_transfer_bound_s(hw, sz, prompt.tokens), max_util)
+
+
+def cheapest_pool(g: np.ndarray, t: np.ndarray, max_ttft_s: float, reload_s: float, transfer_s,
+                  max_util: float) -> PrefillPool | None:
+    """The cheapest of replica sizes `g` (prefill `t` s, KV handoff `transfer_s` s: one, or one per size) at the TTFT (`prefill_pool`)."""
+    slack = (max_ttft_s - t - reload_s - transfer_s) / t
     rho = np.minimum(max_util, 2.0 * slack / (1.0 + 2.0 * slack))
     ok = slack > 0
     if not ok.any():

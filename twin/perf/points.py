@@ -25,7 +25,8 @@ class ServingPoint:
     """One way to serve a model on a system: a replica layout at a mean running batch.
 
     Throughputs are per GPU of the replica, including the prefill GPUs of a
-    disaggregated deployment; power is that of one catalog system (a server or an
+    disaggregated deployment (on a system with prefill parts: per GPU of the system, the
+    parts not counted as GPUs); power is that of one catalog system (a server or an
     NVL72 rack) running every GPU at this point.
     """
 
@@ -44,6 +45,8 @@ class ServingPoint:
     disaggregated: bool  # prefill on its own GPUs
     speculative_tokens: float  # mean output tokens per sequence per decode step (1: no speculation)
     drafts: int  # draft tokens verified per sequence per step
+    # A system's prefill-only parts (Rubin CPX), `twin.perf.prefill_part`: which pool limits, what idles; None without parts
+    prefill_part: dict | None = field(default=None, hash=False)
 
     @property
     def serving(self) -> dict:
@@ -55,11 +58,13 @@ class ServingPoint:
             "speculative_tokens_per_step": self.speculative_tokens,
             "drafts": self.drafts,
             "layout": self.layout,
+            **({"prefill_part": self.prefill_part} if self.prefill_part else {}),
         }
 
     def as_json(self) -> dict:
         """The issue's JSON keys first, then the rest, then the serving configuration."""
         d = asdict(self)
+        d.pop("prefill_part")  # in `serving`
         return {**{k: d[k] for k in JSON_KEYS}, **{k: v for k, v in d.items() if k not in JSON_KEYS}, "serving": self.serving}
 
 

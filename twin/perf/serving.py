@@ -29,6 +29,7 @@ class ServingConfig:
     drafts: int  # speculative draft tokens per sequence per step (0: none)
     accepted: float  # mean output tokens per sequence per step
     wide_ep: bool
+    prefill_on_parts: bool = False  # disaggregated on a system's prefill parts (Rubin CPX), not on its GPUs
 
     @property
     def mode(self) -> str:

@@ -165,17 +165,26 @@ def decode_parts(hw: Hardware, sz: ModelSizes, g, attention_dp, batch, context_t
     return StepParts(memory_s=(weight_bytes + kv_bytes) / hw.hbm_bytes_s, compute_s=compute, fixed_s=fixed)
 
 
+def prefill_work_s(hw: Hardware, sz: ModelSizes, g, tokens: float, cached: float = 0.0):
+    """(compute, weight-read) seconds of prefilling `tokens` new tokens after `cached` ones, split evenly over `g` GPUs.
+
+    Causal attention pairs each new token with the cached ones and the new ones before it:
+    tokens * cached + tokens^2 / 2 pairs.
+    """
+    pairs_as_square = tokens**2 + 2.0 * tokens * cached  # in units of the causal square tokens^2 / 2
+    compute = (tokens * linear_s_per_token(hw, sz) + pairs_as_square * sz.prefill_attn_flops_per_sq / hw.attn_flops_s) / g
+    weights = (sz.shared_bytes / g + sz.expert_bytes * experts_touched(sz, tokens) / g) / hw.hbm_bytes_s
+    return compute, weights
+
+
 def prefill_s(hw: Hardware, sz: ModelSizes, g, tokens: float, cached: float = 0.0):
     """Time to prefill `tokens` new tokens after `cached` ones already in the KV cache, on a replica of g GPUs.
 
     Prompts are long enough that weights, compute and the (large-message) collectives overlap;
-    the per-layer fixed time and the collective latencies add. Causal attention pairs each new
-    token with the cached ones and the new ones before it: tokens * cached + tokens^2 / 2 pairs.
+    the per-layer fixed time and the collective latencies add.
     """
     g = np.asarray(g, dtype=float)
-    pairs_as_square = tokens**2 + 2.0 * tokens * cached  # in units of the causal square tokens^2 / 2
-    compute = (tokens * linear_s_per_token(hw, sz) + pairs_as_square * sz.prefill_attn_flops_per_sq / hw.attn_flops_s) / g
-    weights = (sz.shared_bytes / g + sz.expert_bytes * experts_touched(sz, tokens) / g) / hw.hbm_bytes_s
+    compute, weights = prefill_work_s(hw, sz, g, tokens, cached)
     lat, bw = _link(hw, g)
     if sz.experts == 0:
         moved = 2 * 2.0 * (g - 1) / g * tokens * sz.hidden * ACT_BYTES

@@ -32,6 +32,7 @@ from twin.perf import ServingPoint
 from twin.perf.calibration import shipped_calibration
 from twin.perf.layouts import PrefillPool, prefill_pool, replica_sizes
 from twin.perf.memory import model_sizes
+from twin.perf.prefill_part import require_gpu_prefill
 from twin.perf.prompts import prompt_of, reload_s
 from twin.perf.step import decode_parts, hardware, kv_shards, prefill_s, weights_per_gpu
 from twin.production import Stream
@@ -87,6 +88,7 @@ def replica_type(spec: Spec, stream: Stream, *, max_batch: int | None = None, to
     wm = next(w for w in spec.workload.models if w.model == stream.model)
     system, model = spec.cat.systems[stream.system], spec.cat.models[stream.model]
     p = stream.point
+    require_gpu_prefill(p, stream.system)
     g, dp = p.gpus_per_replica, attention_dp(p)
     seqs = max_batch or max(1, math.floor(p.batch_size))
     cap = kv_capacity_tokens(spec, stream)

@@ -16,6 +16,7 @@ from functools import partial
 
 import numpy as np
 
+from twin.perf.prefill_part import require_gpu_prefill
 from twin.production import Stream, streams
 from twin.sim.rng import Seed
 from twin.sim.serving import ServingOptions, ServingRun, simulate_serving
@@ -94,6 +95,7 @@ def default_max_batch(stream: Stream) -> int:
 def replica_rate_per_s(stream: Stream, osl: int) -> float:
     """Requests/s one replica serves at the operating point (its prefill GPUs included when disaggregated)."""
     p = stream.point
+    require_gpu_prefill(p, stream.system)
     return p.tokens_per_s_per_gpu * (p.gpus_per_replica + p.prefill_gpus_per_replica) / osl
 
 
