@@ -28,8 +28,6 @@ TANGENT_AT = (0.0, 0.01, 0.02, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0
 def loss_tangents(demand: np.ndarray) -> tuple[tuple[float, float], ...]:
     """(c, s) with $G(Q) \\ge c + sQ$, tangent to `G` at `TANGENT_AT` (right derivative); those with a slope only."""
     total = float(demand.sum())
-    if total <= 0:
-        return ()  # no demand, no token to lose: G is 0 whatever the availability
     out = []
     for q in TANGENT_AT:
         level = float(np.maximum(demand - (1.0 - q), 0.0).sum()) / total

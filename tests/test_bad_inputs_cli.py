@@ -63,6 +63,10 @@ CASES = {
         {"q.json": json.dumps({"status": "success", "data": {"resultType": "matrix",
                                                              "result": [{"metric": {"__name__": 5}, "values": [[1.78e9, "2"]]}]}})},
         ("calibrate", SMALL, "{tmp}/q.json", "--out", "{tmp}/cal.yaml"), 2, ("{tmp}/q.json: data.result[0].metric.__name__:", "is text")),
+    "negative GPU power": Case(
+        {"d.prom": "# TYPE DCGM_FI_DEV_POWER_USAGE gauge\n" + "".join(f'DCGM_FI_DEV_POWER_USAGE{{gpu="0",Hostname="n1"}} -500 {ms}\n'
+                                                                    for ms in (1780272000000, 1780275600000))},
+        ("telemetry", "check", SMALL, "{tmp}/d.prom"), 2, ('{tmp}/d.prom:2:1: DCGM_FI_DEV_POWER_USAGE{Hostname="n1",gpu="0"}:', "a reading in W is 0 or more")),
     # A negative IT meter was fitted as if it were a reading.
     "negative power meter": Case(
         {"meters.csv": METERS_HEADER + "2026-06-01T00:00:00Z,,100,80,10,20,15\n2026-06-01T01:00:00Z,,100,-80,10,20,15\n"},
@@ -106,6 +110,13 @@ CASES = {
     "plan with a profile of zeros": Case(
         {"s.yaml": SMALL.read_text().replace("profile: diurnal", "profile: [" + ", ".join(["0"] * 24) + "]")},
         ("plan", "{tmp}/s.yaml", "--time-limit", "30"), 2, ("{tmp}/s.yaml: workload.demand is 0 in every hour",)),
+    # A tired user's file given to the wrong command: one sentence, not a wall of unknown and missing fields.
+    "a spec given as a sweep grid": Case({}, ("sweep", SMALL, "--out", "{tmp}/runs"), 2,
+                                         (f"{SMALL}:1:1: this is a facility spec, not a sweep grid",)),
+    "a grid given as a spec": Case({}, ("evaluate", ROOT / "facility_specs" / "sweeps" / "reference-what-ifs.yaml"), 2,
+                                   ("this is a sweep grid, not a facility spec: give it as aift sweep GRID",)),
+    "a spec given as a mapping": Case({"m": ""}, ("telemetry", "check", SMALL, "{tmp}/m", "--mapping", SMALL), 2,
+                                      (f"{SMALL}:1:1: this is a facility spec, not a telemetry mapping",)),
     # A spec without racks: max() of no streams, keys[0] of no deployments.
     "scorecard of a spec without racks": Case(
         {}, ("scorecard", NO_RACKS, "--out", "{tmp}/r.md", "--no-plan"), 2, (f"{NO_RACKS}: the spec has no deployments",)),
@@ -144,14 +155,17 @@ def test_azure_trace_mixing_zoned_and_naive_stamps_reads_them_as_utc(tmp_path):
 
 def test_a_spec_without_racks_evaluates_to_zero_tokens_and_no_pue(monkeypatch, capsys):
     """Before: numpy could not broadcast the deployments' availability, shape (0,), to (0, 8760)."""
-    code, out, err = aift(monkeypatch, capsys, "evaluate", NO_RACKS, "--json")
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".* encountered in scalar divide")
+        code, out, err = aift(monkeypatch, capsys, "evaluate", NO_RACKS, "--json")
     assert code == 0, err
     kpis = json.loads(out)["kpis"]
     assert kpis["output_tokens_per_s"] == 0.0
     assert kpis["it_power_mw"] == 0.0
     assert kpis["pue"] is None  # facility energy over no IT energy: undefined, not a division warning
     assert kpis["facility_power_mw"] > 0  # the plant's fans, pumps and losses still draw
-    assert "RuntimeWarning" not in err
 
 
 def test_schema_out_never_overwrites_without_force(tmp_path, monkeypatch, capsys):
@@ -212,3 +226,40 @@ def test_a_row_of_the_wrong_shape_names_the_damage(tmp_path, monkeypatch, capsys
         assert f"{runs / 'index.sqlite'} is damaged" in err
         assert says in err
         assert "aift runs repair" in err
+
+
+def test_a_spec_without_racks_simulates_to_no_capacity_online(monkeypatch, capsys):
+    """Before: the share of capacity online divided 0 by 0 capacity, a warning on every year; now undefined without one."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message="invalid value encountered in scalar divide")
+        code, out, err = aift(monkeypatch, capsys, "simulate", NO_RACKS, "--replications", "2", "--json")
+    assert code == 0, err
+    assert '"capacity_online": null' in out
+
+
+def test_fetch_from_a_server_answering_bytes_that_are_not_text(tmp_path, monkeypatch, capsys):
+    """Before: the answer was decoded as UTF-8 unguarded (UnicodeDecodeError); now the server is named, nothing is written."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    class Latin1(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - http.server's name
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write("caf\xe9".encode("latin-1"))
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Latin1)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url, out = f"http://127.0.0.1:{server.server_port}", tmp_path / "range.json"
+    try:
+        code, _, err = aift(monkeypatch, capsys, "telemetry", "fetch", url, "--query", "up", "--start", "0", "--end", "60", "--out", out)
+    finally:
+        server.shutdown()
+    assert code == 2
+    assert f"{url}: the answer is not UTF-8 text (byte 3)" in err  # 'c', 'a', 'f', then 0xE9
+    assert not out.exists()

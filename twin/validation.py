@@ -121,6 +121,24 @@ def issues_from(exc: ValidationError, doc: Document, model: type[BaseModel]) -> 
     return out
 
 
+# The files a user may hand to the wrong command, by the top-level keys that give each away, and what reads it.
+FILE_KINDS = {
+    "Spec": ("a facility spec", {"site", "workload"}, "aift validate/evaluate/plan ... SPEC"),
+    "GridFile": ("a sweep grid", {"spec", "job"}, "aift sweep GRID"),
+    "CalibrationFile": ("a calibration overlay", {"calibration"}, "--calibration FILE"),
+    "Mapping": ("a telemetry mapping", {"series"}, "--mapping FILE"),
+    "CatalogSections": ("a catalog file", {"systems", "models", "equipment"}, "aift perf --catalog FILE"),
+}
+
+
+def wrong_kind(data: dict, model: type[BaseModel]) -> str | None:
+    """A sentence when `data` is plainly another kind of file than `model` reads (a spec given as a grid...), else None."""
+    for name, (what, keys, use) in FILE_KINDS.items():
+        if name != model.__name__ and keys <= set(data) and not keys <= set(model.model_fields):
+            return f"this is {what}, not {FILE_KINDS.get(model.__name__, ('a ' + model.__name__,))[0]}: give it as {use}"
+    return None
+
+
 def validate(doc: Document, model: type[M]) -> M:
     """Validate a whole document against `model`, raising SpecError with every problem."""
     if not isinstance(doc.data, dict):
@@ -128,4 +146,5 @@ def validate(doc: Document, model: type[M]) -> M:
     try:
         return model.model_validate(doc.data)
     except ValidationError as exc:
-        raise SpecError(issues_from(exc, doc, model)) from None
+        hint = wrong_kind(doc.data, model)
+        raise SpecError([SpecIssue(doc.file, 1, 1, "", hint)] if hint else issues_from(exc, doc, model)) from None

@@ -72,11 +72,19 @@ def fetch_query_range(url: str, query: str, start: float, end: float, step_s: fl
     full = f"{url.rstrip('/')}/api/v1/query_range?{params}"
     if urllib.parse.urlparse(full).scheme not in ("http", "https"):
         raise FetchError(f"{url}: only http:// and https:// Prometheus servers can be queried")
+    from twin.telemetry.read import MAX_FILE_BYTES  # the reader's limit: an answer no command would read is not saved
+
     try:
         with urllib.request.urlopen(full, timeout=timeout_s) as r:  # noqa: S310 - scheme checked above
-            return r.read().decode()
+            body = r.read(MAX_FILE_BYTES + 1)
     except urllib.error.HTTPError as exc:
         body = exc.read().decode(errors="replace")[:300]
         raise FetchError(f"{url}: HTTP {exc.code} {exc.reason}: {body}") from None
     except (urllib.error.URLError, TimeoutError, OSError) as exc:
         raise FetchError(f"{url}: cannot reach the Prometheus server ({getattr(exc, 'reason', exc)}; timeout {timeout_s:g} s)") from None
+    if len(body) > MAX_FILE_BYTES:
+        raise FetchError(f"{url}: the answer is over {MAX_FILE_BYTES >> 20} MB; ask for a shorter range or a coarser --step-s")
+    try:
+        return body.decode()
+    except UnicodeDecodeError as exc:
+        raise FetchError(f"{url}: the answer is not UTF-8 text (byte {exc.start}): not a Prometheus server?") from None

@@ -27,6 +27,8 @@ def off_clock(t: np.ndarray) -> np.ndarray:
     """Where Unix seconds are not a time from 1970 to 2200."""
     t = np.asarray(t, dtype=float)
     return ~((t >= 0.0) & (t <= LATEST_S))
+
+
 _PARTS = {"_bucket": "bucket", "_sum": "sum", "_count": "count", "_created": "created"}
 
 
@@ -74,6 +76,9 @@ class SampleRows:
         negative = (df["role"].map(_is_counter)) & (df["part"] != "sum") & (df["value"] < 0)
         for r in df[negative].itertuples():
             findings.error(r.file, _line(r.line), r.series, f"counter value {r.value} is negative")
+        below = df["role"].map(_never_negative) & (df["value"] < 0)  # power, utilization, queue depth, cache share
+        for r in df[below].itertuples():
+            findings.error(r.file, _line(r.line), r.series, f"value {r.value} is negative: a reading in {ROLES[r.role].unit} is 0 or more")
         key = ["series", "part", "le"]
         back = df.groupby([*key, "file"], dropna=False, sort=False)["t"].diff() <= 0
         for r in df[back].itertuples():
@@ -88,6 +93,10 @@ class SampleRows:
 
 def _is_counter(role: str) -> bool:
     return ROLES[role].kind in ("counter", "histogram")
+
+
+def _never_negative(role: str) -> bool:
+    return ROLES[role].kind == "gauge" and ROLES[role].unit != "C"
 
 
 def _bound(le: str | None) -> float:
