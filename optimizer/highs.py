@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import pyomo.environ as pyo
 from pyomo.contrib.solver.common.factory import SolverFactory
 from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition
+from pyomo.contrib.solver.common.util import NoDualsError
 
 from optimizer.solution import Status
 
@@ -67,6 +68,8 @@ def solve_model(
         solver_options={"mip_feasibility_tolerance": MIP_FEASIBILITY_TOLERANCE} | ({} if seed is None else {"random_seed": seed}),
     )
     ended, found = result.termination_condition, result.solution_status in (SolutionStatus.feasible, SolutionStatus.optimal)
+    if ended == TerminationCondition.error:  # HiGHS gave up on the numbers (coefficients it cannot scale)
+        raise SolveError("HiGHS stopped on a numerical error")
     if ended in (TerminationCondition.provenInfeasible, TerminationCondition.infeasibleOrUnbounded):
         raise Infeasible("HiGHS proved that no plan meets every constraint")
     if found and ended == TerminationCondition.convergenceCriteriaSatisfied:
@@ -78,3 +81,16 @@ def solve_model(
     result.solution_loader.load_vars()
     return MilpResult(status, result.incumbent_objective, result.objective_bound, result.timing_info.wall_time)
 
+
+
+def lp_duals(m: pyo.ConcreteModel, *, time_limit_s: float) -> dict:
+    """The duals of the LP `m` (no integer variables) by constraint.
+
+    Raises:
+        SolveError: HiGHS ended without an optimal basis to read duals from.
+    """
+    result = SolverFactory("highs").solve(m, load_solutions=False, raise_exception_on_nonoptimal_result=False, time_limit=max(time_limit_s, 0.01))
+    try:
+        return result.solution_loader.get_duals()
+    except (RuntimeError, NoDualsError) as exc:
+        raise SolveError(f"the LP has no duals ({result.termination_condition.name})") from exc

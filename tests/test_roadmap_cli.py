@@ -8,6 +8,7 @@ import shutil
 
 import pytest
 
+from optimizer.highs import SolveError
 from optimizer.problem import SECONDS_PER_HOUR
 from optimizer.roadmap.explain import HOURS_PER_YEAR
 from optimizer.roadmap.problem import roadmap_problem
@@ -105,3 +106,14 @@ def test_demand_beyond_the_campus_is_infeasible(monkeypatch, capsys, spec_file):
     err = capsys.readouterr().err
     assert f"in 2027 the 6 positions of the halls open by then hold at most ~{most / per_s:,.0f} tokens/s of gpt-oss-120b" in err
     assert f"but {asked / per_s:,.0f} tokens/s of gpt-oss-120b are asked (positions binds)" in err
+
+
+def test_a_roadmap_stands_when_its_lp_gives_no_duals(monkeypatch, capsys, spec_file):
+    def no_duals(m, *, time_limit_s):
+        raise SolveError("the LP has no duals (error)")
+
+    monkeypatch.setattr("optimizer.roadmap.solve.lp_duals", no_duals)
+    assert aift(monkeypatch, "roadmap", spec_file, "--json") == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert (summary["shadow_values"], summary["shadow_values_error"]) == ([], "the LP has no duals (error)")
+    assert summary["levelized_cost_per_million_tokens_usd"] > 0

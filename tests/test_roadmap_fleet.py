@@ -54,8 +54,8 @@ def test_the_fleet_is_sunk_and_comes_back_at_its_value_when_it_leaves():
 
 
 def test_a_fleet_never_serves_past_its_life():
-    # Bought in 2024 with a 3-year life: two years old in 2026, so it serves 2026 at most.
-    rp = roadmap_problem(small_roadmap(**{**FLEET, "roadmap.fleet_installed_year": 2024}), "min-cost")
+    # Bought in 2025 with a 2-year life: a year old in 2026, so it serves 2026 at most.
+    rp = roadmap_problem(small_roadmap(**{**FLEET, "roadmap.system_life_years": 2}), "min-cost")
     m = build_roadmap_model(rp)
     assert {b for _, _, b in m.FLEET} == {-1, 0}
     run = solve_roadmap(rp, rel_gap=1e-6)

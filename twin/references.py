@@ -293,7 +293,10 @@ class _Checker:
             entry = self.cat.systems.get(d.system)
             if entry is not None and entry.available is not None:
                 serves = first_service_year(entry)
-                if serves > rm.start_year:
+                if int(entry.available[:4]) > year:
+                    self.add(("deployments", i, "system"), f"{d.system} ships {entry.available}: its racks cannot have been bought "
+                             f"in {year} (roadmap.fleet_installed_year)")
+                elif serves > rm.start_year:
                     self.add(("deployments", i, "system"), f"{d.system} ships {entry.available} and serves from {serves}: it cannot be in "
                              f"the starting fleet, which serves from {rm.start_year}")
             if d.hall in late:

@@ -7,12 +7,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
+from rich.markup import escape
 
 from optimizer.cli.output import (
     FORCE,
     Infeasible,
     InputError,
     check_output,
+    err,
     json_document,
     out,
     print_json,
@@ -107,6 +109,7 @@ def summary_json(result: RoadmapResult) -> dict:
         "schedule": r.schedule_rows(),
         "projections": projections(result),
         "shadow_values": [asdict(b) for b in result.bindings],
+        "shadow_values_error": result.shadow_error,
     }
 
 
@@ -169,6 +172,8 @@ def _print(result: RoadmapResult, out_dir: Path | None) -> None:
         ]
         columns = ["year", "limit", "of", "value", "used", "unit", "shadow (objective per unit)", "levelized USD/Mtok per unit"]
         out.print(table("What binds (nonzero duals of the LP at the roadmap's choices)", columns, rows))
+    if result.shadow_error:
+        err.print(f"what binds: not available: {escape(result.shadow_error)}", style="yellow")
     out.print(f"wrote {out_dir}" if out_dir is not None else "(pass --out DIR to write the schedule and each year's facility spec)")
 
 

@@ -32,6 +32,7 @@ class RoadmapResult:
     bindings: tuple[Binding, ...]
     year_yaml: dict[int, str]
     twin: dict[int, dict[str, float]] | None
+    shadow_error: str | None = None  # why there are no shadow values, when they were asked for and the LP gave none
 
     def schedule_csv(self) -> str:
         rows = self.roadmap.schedule_rows()
@@ -66,7 +67,12 @@ def plan_roadmap(
     except SolveError as exc:
         raise RoadmapInputError(f"{exc}; allow a longer time limit") from None
     roadmap = read_roadmap(rp, run)
-    bindings = shadow_values(rp, run, time_limit_s=time_limit_s) if shadow else ()
+    bindings, shadow_error = (), None
+    if shadow:
+        try:
+            bindings = shadow_values(rp, run, time_limit_s=time_limit_s)
+        except SolveError as exc:  # the roadmap stands without them
+            shadow_error = str(exc)
     texts = {y.year: year_spec_yaml(spec, roadmap, y) for y in roadmap.years if y.plan.racks}
     twin = {year: evaluate(load_spec_text(text, name=f"<{year}>"), weather).kpis for year, text in texts.items()} if verify else None
-    return RoadmapResult(spec, roadmap, bindings, texts, twin)
+    return RoadmapResult(spec, roadmap, bindings, texts, twin, shadow_error)

@@ -15,10 +15,9 @@ import time
 from dataclasses import dataclass, replace
 
 import pyomo.environ as pyo
-from pyomo.contrib.solver.common.factory import SolverFactory
 
 from optimizer.dinkelbach import Incumbent, dinkelbach
-from optimizer.highs import Infeasible, SolveError, solve_model
+from optimizer.highs import Infeasible, SolveError, lp_duals, solve_model
 from optimizer.model import MTOK
 from optimizer.roadmap.explain import infeasible_reason
 from optimizer.roadmap.model import build_roadmap_model, maximize_pv_tokens, minimize_pv_cost, minimize_pv_cost_less_token_value
@@ -179,11 +178,7 @@ def shadow_values(rp: RoadmapProblem, run: RoadmapRun, *, time_limit_s: float = 
             v.fix(round(v.value))
         if v.is_integer():  # fixed or not: HiGHS gives duals only for a problem without integers
             v.domain = pyo.NonNegativeReals
-    result = SolverFactory("highs").solve(lp, load_solutions=False, raise_exception_on_nonoptimal_result=False, time_limit=time_limit_s)
-    try:
-        duals = result.solution_loader.get_duals()
-    except RuntimeError as exc:
-        raise SolveError(f"the LP of the shadow values has no duals ({result.termination_condition.name})") from exc
+    duals = lp_duals(lp, time_limit_s=time_limit_s)
     m, tokens = run.model, pyo.value(run.model.pv_tokens_mtok)
     out = []
     for t, year in enumerate(rp.years):
