@@ -7,7 +7,6 @@ by reference when they unpickle those jobs; a CLI subprocess imports it through 
 from __future__ import annotations
 
 import sqlite3
-import sys
 import time
 from pathlib import Path
 
@@ -44,13 +43,6 @@ def write_grid(path: Path, body: str) -> Path:
     return path
 
 
-def aift(monkeypatch, *args) -> int:
-    """Run the `aift` CLI in this process, exit code as the console script would return it."""
-    from optimizer.cli import app
-    from optimizer.cli.output import run_guarded
-
-    monkeypatch.setattr(sys, "argv", ["aift", *map(str, args)])
-    return run_guarded(app)
 
 
 def stored_rows(runs: Path) -> dict[str, dict]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-
 # dcgm-exporter's default counters (etc/default-counters.csv) as it exposes them: gauges, one series
 # per GPU, labels gpu, UUID, device, modelName, Hostname (plus the driver version).
 DCGM_LABELS = 'gpu="{g}",UUID="GPU-604ac76c-d9cf-fef3-62e9-d92044ab6e5{g}",device="nvidia{g}",modelName="{model}",Hostname="{host}",DCGM_FI_DRIVER_VERSION="550.54.15"'
@@ -50,10 +48,3 @@ def vllm_scrape(ms: int, generation: float, prompt: float, ttft_counts: list[flo
     return "\n".join(lines) + "\n"
 
 
-def aift(monkeypatch, *args) -> int:
-    """Run the CLI in-process; returns its exit code."""
-    from optimizer.cli import app
-    from optimizer.cli.output import run_guarded
-
-    monkeypatch.setattr(sys, "argv", ["aift", *map(str, args)])
-    return run_guarded(app)

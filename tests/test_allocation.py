@@ -6,8 +6,8 @@ import json
 
 import pytest
 
+from tests.cli_support import aift
 from tests.conftest import PILOT
-from tests.telemetry_support import aift
 from twin.allocation import allocate, tenant_costs
 from twin.evaluate import evaluate
 from twin.loader import load_spec

@@ -10,14 +10,12 @@ from __future__ import annotations
 import json
 import os
 import stat
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-from optimizer.cli import app
-from optimizer.cli.output import run_guarded
+from tests.cli_support import aift_captured
 
 ROOT = Path(__file__).resolve().parent.parent
 SMALL = ROOT / "tests" / "specs" / "small.yaml"  # one hall, hall-1/gb300-nvl72
@@ -28,11 +26,6 @@ METERS_HEADER = "timestamp,hall,utility_kw,it_kw,cooling_kw,outdoor_c,wet_bulb_c
 GEN = 'vllm:generation_tokens_total{model_name="DeepSeek-R1",instance="n1:8000"}'
 
 
-def aift(monkeypatch, capsys, *args) -> tuple[int, str, str]:
-    monkeypatch.setattr(sys, "argv", ["aift", *map(str, args)])
-    code = run_guarded(app)
-    cap = capsys.readouterr()
-    return code, cap.out, cap.err
 
 
 @dataclass(frozen=True)
@@ -133,7 +126,7 @@ def test_bad_input_exits_with_a_message_naming_it(tmp_path, monkeypatch, capsys,
         (tmp_path / rel).write_bytes(body if isinstance(body, bytes) else body.encode())
     argv = [str(a).replace("{tmp}", str(tmp_path)) for a in case.argv]
     before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
-    code, out, err = aift(monkeypatch, capsys, *argv)
+    code, out, err = aift_captured(monkeypatch, capsys, *argv)
     assert {p: p.read_bytes() for p in before} == before  # nothing the user wrote was changed
     assert code == case.code, err
     assert "Traceback" not in out + err
@@ -159,7 +152,7 @@ def test_a_spec_without_racks_evaluates_to_zero_tokens_and_no_pue(monkeypatch, c
 
     with warnings.catch_warnings():
         warnings.filterwarnings("error", message=".* encountered in scalar divide")
-        code, out, err = aift(monkeypatch, capsys, "evaluate", NO_RACKS, "--json")
+        code, out, err = aift_captured(monkeypatch, capsys, "evaluate", NO_RACKS, "--json")
     assert code == 0, err
     kpis = json.loads(out)["kpis"]
     assert kpis["output_tokens_per_s"] == 0.0
@@ -172,11 +165,11 @@ def test_schema_out_never_overwrites_without_force(tmp_path, monkeypatch, capsys
     """Before: `aift schema --out` wrote over any file, a spec included."""
     mine = tmp_path / "mine.yaml"
     mine.write_text("name: mine\n")
-    code, _, err = aift(monkeypatch, capsys, "schema", "--out", mine)
+    code, _, err = aift_captured(monkeypatch, capsys, "schema", "--out", mine)
     assert code == 2
     assert f"{mine} exists; pass --force" in err
     assert mine.read_text() == "name: mine\n"
-    assert aift(monkeypatch, capsys, "schema", "--out", mine, "--force")[0] == 0
+    assert aift_captured(monkeypatch, capsys, "schema", "--out", mine, "--force")[0] == 0
     assert json.loads(mine.read_text())["title"]
 
 
@@ -185,7 +178,7 @@ def test_an_output_that_is_a_pipe_is_refused_even_with_force(tmp_path, monkeypat
     """Before: the write's rename put a regular file in place of the pipe (as root, of /dev/null too)."""
     fifo = tmp_path / "out.csv"
     os.mkfifo(fifo)
-    code, _, err = aift(monkeypatch, capsys, *command, fifo, "--force")
+    code, _, err = aift_captured(monkeypatch, capsys, *command, fifo, "--force")
     assert code == 2
     assert f"{command[2]} {fifo} is not a regular file" in err
     assert stat.S_ISFIFO(fifo.stat().st_mode)
@@ -220,7 +213,7 @@ def test_a_row_of_the_wrong_shape_names_the_damage(tmp_path, monkeypatch, capsys
     if "UPDATE runs" in sql:  # compare reads runs alone
         readers.append(["runs", "compare", ok[0], ok[1]])
     for argv in readers:
-        code, out, err = aift(monkeypatch, capsys, *argv, "--runs", runs)
+        code, out, err = aift_captured(monkeypatch, capsys, *argv, "--runs", runs)
         assert code == 2, err
         assert "Traceback" not in out + err
         assert f"{runs / 'index.sqlite'} is damaged" in err
@@ -234,7 +227,7 @@ def test_a_spec_without_racks_simulates_to_no_capacity_online(monkeypatch, capsy
 
     with warnings.catch_warnings():
         warnings.filterwarnings("error", message="invalid value encountered in scalar divide")
-        code, out, err = aift(monkeypatch, capsys, "simulate", NO_RACKS, "--replications", "2", "--json")
+        code, out, err = aift_captured(monkeypatch, capsys, "simulate", NO_RACKS, "--replications", "2", "--json")
     assert code == 0, err
     assert '"capacity_online": null' in out
 
@@ -257,7 +250,7 @@ def test_fetch_from_a_server_answering_bytes_that_are_not_text(tmp_path, monkeyp
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url, out = f"http://127.0.0.1:{server.server_port}", tmp_path / "range.json"
     try:
-        code, _, err = aift(monkeypatch, capsys, "telemetry", "fetch", url, "--query", "up", "--start", "0", "--end", "60", "--out", out)
+        code, _, err = aift_captured(monkeypatch, capsys, "telemetry", "fetch", url, "--query", "up", "--start", "0", "--end", "60", "--out", out)
     finally:
         server.shutdown()
     assert code == 2

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.cli_support import aift_process
 from twin.errors import SpecError
 from twin.loader import load_spec
 from twin.yamlio import load_yaml
@@ -42,12 +41,10 @@ def test_bad_spec_names_line_and_field(path):
     assert all(i.file == str(path) for i in issues)
 
 
-def _aift(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "optimizer.cli", *args], capture_output=True, text=True, timeout=120)
 
 
 def test_cli_exit_2_and_no_traceback_for_every_bad_spec():
-    result = _aift("validate", *map(str, BAD))
+    result = aift_process("validate", *map(str, BAD), timeout=120)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr + result.stdout
     for path in BAD:
@@ -60,7 +57,7 @@ def test_cli_exit_2_for_missing_huge_and_binary_files(tmp_path):
     binary = tmp_path / "binary.yaml"
     binary.write_bytes(b"name: \xff\xfe\x00bad\n")
     for path, fragment in [(tmp_path / "missing.yaml", "cannot read file"), (huge, "the limit is"), (binary, "not UTF-8")]:
-        result = _aift("validate", str(path))
+        result = aift_process("validate", str(path), timeout=120)
         assert result.returncode == 2, result.stderr
         assert fragment in result.stderr
         assert str(path) in result.stderr
@@ -68,14 +65,14 @@ def test_cli_exit_2_for_missing_huge_and_binary_files(tmp_path):
 
 
 def test_cli_ok_exit_0_on_examples():
-    result = _aift("validate", "--json", *map(str, sorted((Path(__file__).parent.parent / "facility_specs").glob("*.yaml"))))
+    result = aift_process("validate", "--json", *sorted((Path(__file__).parent.parent / "facility_specs").glob("*.yaml")), timeout=120)
     assert result.returncode == 0, result.stderr
     assert '"ok": true' in result.stdout
 
 
 @pytest.mark.parametrize("args", [["twin", "tests/specs/small.yaml", "--utilization", "2"], ["validate", "--bogus"], ["nosuchcommand"]])
 def test_cli_usage_errors_exit_2_without_traceback(args):
-    result = _aift(*args)
+    result = aift_process(*args, timeout=120)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr + result.stdout
     assert "Error" in result.stderr

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from tests.browser import CHROMIUM, chromium_page, running_app
+from tests.cli_support import aift
 from tests.conftest import PILOT
-from tests.telemetry_support import aift
 
 pytestmark = [
     pytest.mark.browser,

@@ -4,22 +4,16 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 
 import pytest
 
 from optimizer.cli.output import InputError, check_output, print_json, write_atomic
+from tests.cli_support import aift
 from tests.conftest import SMALL
 
 WEATHER = "dry_bulb_c,relative_humidity\n" + "20,0.5\n" * 8760
 
 
-def aift(monkeypatch, *args) -> int:
-    from optimizer.cli import app
-    from optimizer.cli.output import run_guarded
-
-    monkeypatch.setattr(sys, "argv", ["aift", *map(str, args)])
-    return run_guarded(app)
 
 
 @pytest.fixture

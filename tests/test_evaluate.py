@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
+from tests.cli_support import aift_process
 from tests.conftest import PILOT, REFERENCE, SMALL
 from twin.demand import hourly_demand
 from twin.evaluate import evaluate
@@ -106,13 +105,11 @@ def test_reference_pue_in_published_range_and_pilot_higher():
     assert ref.kpis["tokens_per_joule"] > pilot.kpis["tokens_per_joule"]
 
 
-def _aift(*args):
-    return subprocess.run([sys.executable, "-m", "optimizer.cli", *args], capture_output=True, text=True, timeout=300)
 
 
 def test_cli_json_and_hourly_csv(tmp_path):
     csv = tmp_path / "hourly.csv"
-    r = _aift("evaluate", str(SMALL), "--json", "--hourly", str(csv))
+    r = aift_process("evaluate", str(SMALL), "--json", "--hourly", str(csv), timeout=300)
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)
     assert REQUIRED_KPIS <= set(doc["kpis"])
@@ -125,7 +122,7 @@ def test_cli_json_and_hourly_csv(tmp_path):
 def test_cli_refuses_to_overwrite_the_spec(tmp_path):
     spec = tmp_path / "s.yaml"
     spec.write_text(SMALL.read_text())
-    r = _aift("evaluate", str(spec), "--hourly", str(spec))
+    r = aift_process("evaluate", str(spec), "--hourly", str(spec), timeout=300)
     assert r.returncode == 2
     assert spec.read_text() == SMALL.read_text()
 
@@ -135,7 +132,7 @@ def test_cli_unservable_workload_is_exit_2(tmp_path):
                                      "{model: deepseek-r1, precision: fp4, isl: 8192, osl: 1024, share: 0.5, sla: {min_tokens_per_s_per_user: 5000}}")
     spec = tmp_path / "s.yaml"
     spec.write_text(text)
-    r = _aift("evaluate", str(spec))
+    r = aift_process("evaluate", str(spec), timeout=300)
     assert r.returncode == 2, r.stderr
     assert "deepseek-r1" in r.stderr
     assert "Traceback" not in r.stderr

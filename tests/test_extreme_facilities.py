@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 from benchmarks.extreme_specs import max_failure_rates
+from tests.cli_support import aift
 from tests.conftest import ROOT, SMALL
-from tests.sweep_support import aift
 from twin.loader import load_spec
 from twin.sim import montecarlo
 from twin.sim.event_log import EVENT_COLUMNS, EventLog

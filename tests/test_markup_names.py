@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from tests.cli_support import aift
 from tests.conftest import SMALL
 from tests.store_support import fill_store
-from tests.sweep_support import aift
 
 HOSTILE = ["[/]", "[bold]loud", "a[red]b[/red]c", "[link=http://x]click[/link]"]
 

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import csv
 import json
-import sys
 from pathlib import Path
 
-from optimizer.cli import app
-from optimizer.cli.output import run_guarded
+from tests.cli_support import aift_captured
 from twin.loader import shipped_catalog
 from twin.perf.published import PUBLISHED_CSV, _disaggregated, _replica_gpus, _speculative, _tokens, load_published
 
@@ -31,11 +29,6 @@ models:
 """
 
 
-def _aift(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
-    monkeypatch.setattr(sys, "argv", ["aift", *args])
-    code = run_guarded(app)
-    cap = capsys.readouterr()
-    return code, cap.out, cap.err
 
 
 def test_the_published_table_ships_in_the_repo_with_every_quote():
@@ -75,7 +68,7 @@ def test_usable_published_points_are_in_the_catalog_and_count_total_tokens():
 def test_a_model_added_from_yaml_is_served_and_says_how(monkeypatch, capsys, tmp_path):
     extra = tmp_path / "air.yaml"
     extra.write_text(AIR)
-    code, out, err = _aift(monkeypatch, capsys, "perf", "--catalog", str(extra), "--model", "glm-4.5-air",
+    code, out, err = aift_captured(monkeypatch, capsys, "perf", "--catalog", str(extra), "--model", "glm-4.5-air",
                            "--system", "hgx-h200", "--min-interactivity", "30", "--json")
     assert code == 0, err
     doc = json.loads(out)
@@ -88,7 +81,7 @@ def test_a_model_added_from_yaml_is_served_and_says_how(monkeypatch, capsys, tmp
 def test_a_bad_catalog_file_names_file_line_and_field(monkeypatch, capsys, tmp_path):
     extra = tmp_path / "bad.yaml"
     extra.write_text(AIR.replace("layers: 46", "layers: 0"))
-    code, out, err = _aift(monkeypatch, capsys, "perf", "--catalog", str(extra), "--model", "glm-4.5-air", "--system", "hgx-h200")
+    code, out, err = aift_captured(monkeypatch, capsys, "perf", "--catalog", str(extra), "--model", "glm-4.5-air", "--system", "hgx-h200")
     assert code == 2
     assert f"{extra}:5:5: models[0].layers" in err  # line 5 of the file, at the key
     assert "Traceback" not in out + err

@@ -7,13 +7,11 @@ shipped calibration's named factors (read, not pasted, so a refit keeps the test
 from __future__ import annotations
 
 import json
-import sys
 
 import numpy as np
 import pytest
 
-from optimizer.cli import app
-from optimizer.cli.output import run_guarded
+from tests.cli_support import aift_captured
 from twin.catalog import ModelEntry, PrefillPart
 from twin.loader import shipped_catalog
 from twin.perf import PerfError, operating_point
@@ -143,15 +141,10 @@ def test_a_system_without_parts_is_served_as_before():
     assert operating_point(bare, model, wm).tokens_per_s_per_gpu == op.tokens_per_s_per_gpu
 
 
-def _aift(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
-    monkeypatch.setattr(sys, "argv", ["aift", *args])
-    code = run_guarded(app)
-    cap = capsys.readouterr()
-    return code, cap.out, cap.err
 
 
 def test_perf_json_shows_the_prefill_part_in_serving(monkeypatch, capsys):
-    code, out, err = _aift(monkeypatch, capsys, "perf", "--system", "vr-nvl144-cpx", "--model", "deepseek-r1", "--precision", "fp4",
+    code, out, err = aift_captured(monkeypatch, capsys, "perf", "--system", "vr-nvl144-cpx", "--model", "deepseek-r1", "--precision", "fp4",
                            "--isl", "32768", "--osl", "1024", "--json")
     assert code == 0, err
     part = json.loads(out)["serving"]["prefill_part"]
@@ -195,7 +188,7 @@ systems:
 def test_a_malformed_prefill_part_is_refused_at_its_line(monkeypatch, capsys, tmp_path):
     extra = tmp_path / "cpx.yaml"
     extra.write_text(BAD_PART)
-    code, out, err = _aift(monkeypatch, capsys, "perf", "--catalog", str(extra), "--system", "test-cpx", "--model", "llama-3.3-70b")
+    code, out, err = aift_captured(monkeypatch, capsys, "perf", "--catalog", str(extra), "--system", "test-cpx", "--model", "llama-3.3-70b")
     assert code == 2
     assert f"{extra}:17:7: systems[0].prefill_part.memory_gb" in err  # line 17, at the key
     assert f"{extra}:19:7: systems[0].prefill_part.dense_tflops: " in err

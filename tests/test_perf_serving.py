@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import sys
 
 import numpy as np
 import pytest
 
-from optimizer.cli import app
-from optimizer.cli.output import run_guarded
+from tests.cli_support import aift_captured
 from twin.loader import shipped_catalog
 from twin.perf import PerfError, operating_point
 from twin.perf.calibration import shipped_calibration
@@ -133,10 +131,8 @@ def test_an_aggregated_replica_stays_within_its_engines_concurrency():
 
 
 def _aift_json(monkeypatch, capsys, *args: str) -> tuple[int, dict | str]:
-    monkeypatch.setattr(sys, "argv", ["aift", "perf", *args])
-    code = run_guarded(app)
-    cap = capsys.readouterr()
-    return code, json.loads(cap.out) if code == 0 else cap.err
+    code, out, err = aift_captured(monkeypatch, capsys, "perf", *args)
+    return code, json.loads(out) if code == 0 else err
 
 
 def test_cli_flags_pin_the_configuration_on_every_frontier_point(monkeypatch, capsys):

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import itertools
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from optimizer.alternatives import plan_alternatives
 from optimizer.scenarios import value_at
+from tests.cli_support import aift_process
 from twin.evaluate import evaluate
 from twin.loader import load_spec, load_spec_text
 from twin.overrides import apply_overrides
@@ -26,8 +25,6 @@ CHOICES = SPECS / "plan-choices.yaml"
 SMALL = SPECS / "plan-small.yaml"
 
 
-def _aift(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "optimizer.cli", *map(str, args)], capture_output=True, text=True, timeout=600)
 
 
 def _twin_best(scores: list[dict]) -> int:
@@ -43,7 +40,7 @@ def _written_values(spec, paths: list[str]) -> dict:
 def test_the_plan_chooses_the_alternative_the_twin_scores_best(tmp_path):
     """Chilled-water plant at 14 or 20 C, chiller or tower: four plans, each scored by `aift evaluate`."""
     out = tmp_path / "plan.yaml"
-    result = _aift("plan", CHOICES, "--json", "--out", out, "--time-limit", "60")
+    result = aift_process("plan", CHOICES, "--json", "--out", out, "--time-limit", "60", timeout=600)
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)["alternatives"]
     paths = ["cooling.plants[chw].supply_c", "cooling.plants[chw].equipment"]
@@ -59,8 +56,8 @@ def test_the_plan_chooses_the_alternative_the_twin_scores_best(tmp_path):
         alone = tmp_path / f"alt-{i}.yaml"
         alone.write_text(apply_overrides(base, {**values, "plan.alternatives": {}}).model_dump_json(by_alias=True, exclude_unset=True))
         written = tmp_path / f"alt-{i}-plan.yaml"
-        assert _aift("plan", alone, "--out", written, "--no-verify", "--time-limit", "60").returncode == 0
-        evaluated = _aift("evaluate", written, "--json")
+        assert aift_process("plan", alone, "--out", written, "--no-verify", "--time-limit", "60", timeout=600).returncode == 0
+        evaluated = aift_process("evaluate", written, "--json", timeout=600)
         assert evaluated.returncode == 0, evaluated.stderr
         scores.append(json.loads(evaluated.stdout)["kpis"])
     best = _twin_best(scores)
@@ -104,7 +101,7 @@ def test_an_infeasible_alternative_is_skipped_and_reported(tmp_path):
     """A 10 kW interconnect fits no rack (a GB200 NVL72 rack alone draws over 100 kW): that alternative is infeasible."""
     spec = tmp_path / "spec.yaml"
     spec.write_text(SMALL.read_text() + "  alternatives:\n    site.utility_mw: [0.01, 1.5]\n")
-    result = _aift("plan", spec, "--json", "--time-limit", "30")
+    result = aift_process("plan", spec, "--json", "--time-limit", "30", timeout=600)
     assert result.returncode == 0, result.stderr
     tried = json.loads(result.stdout)["alternatives"]["tried"]
     assert [(r["values"]["site.utility_mw"], r["status"], r["chosen"]) for r in tried] == [(0.01, "infeasible", False), (1.5, "planned", True)]
@@ -114,7 +111,7 @@ def test_an_infeasible_alternative_is_skipped_and_reported(tmp_path):
 def test_every_alternative_infeasible_exits_3_naming_them(tmp_path):
     spec = tmp_path / "spec.yaml"
     spec.write_text(SMALL.read_text() + "  alternatives:\n    site.utility_mw: [0.01, 0.02]\n")
-    result = _aift("plan", spec, "--time-limit", "30")
+    result = aift_process("plan", spec, "--time-limit", "30", timeout=600)
     assert result.returncode == 3
     assert "Traceback" not in result.stderr
     assert "site.utility_mw=0.01: infeasible" in result.stderr

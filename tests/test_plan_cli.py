@@ -7,8 +7,8 @@ import shutil
 
 import pytest
 
+from tests.cli_support import aift
 from tests.plan_support import PLAN_SMALL
-from tests.sweep_support import aift
 from twin.loader import load_spec
 
 

@@ -13,8 +13,8 @@ import pytest
 
 from optimizer.highs import Infeasible
 from optimizer.planning import plan_facility
+from tests.cli_support import aift
 from tests.plan_support import PLAN_SMALL, small_spec
-from tests.sweep_support import aift
 from twin.perf import PerfError, operating_point
 
 

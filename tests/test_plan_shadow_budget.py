@@ -6,8 +6,8 @@ import json
 import shutil
 
 from optimizer.explain import limit_uses, shadow_values
+from tests.cli_support import aift
 from tests.plan_support import PLAN_SMALL, plan, small_spec
-from tests.sweep_support import aift
 
 
 def test_a_plan_has_no_shadow_values_unless_asked(monkeypatch, capsys, tmp_path):

@@ -15,8 +15,8 @@ from optimizer.plan_yaml import plan_to_spec_yaml
 from optimizer.problem import problem_from_spec
 from optimizer.solve import solve
 from optimizer.static_sizing import meet_static_checks
+from tests.cli_support import aift
 from tests.plan_support import PLAN_SMALL, plan, static_check_failures
-from tests.sweep_support import aift
 from twin.analysis import node_loads
 from twin.loader import load_spec, load_spec_text
 from twin.overrides import apply_overrides

@@ -12,8 +12,8 @@ from optimizer.highs import SolveError
 from optimizer.problem import SECONDS_PER_HOUR
 from optimizer.roadmap.explain import HOURS_PER_YEAR
 from optimizer.roadmap.problem import roadmap_problem
+from tests.cli_support import aift
 from tests.roadmap_support import ROADMAP_SMALL
-from tests.sweep_support import aift
 from twin.evaluate import evaluate
 from twin.loader import load_spec
 

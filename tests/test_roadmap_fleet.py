@@ -13,8 +13,8 @@ from optimizer.roadmap.model import build_roadmap_model, minimize_pv_cost
 from optimizer.roadmap.problem import roadmap_problem
 from optimizer.roadmap.schedule import read_roadmap
 from optimizer.roadmap.solve import solve_roadmap
+from tests.cli_support import aift
 from tests.roadmap_support import ROADMAP_SMALL, enumerate_schedules, small_roadmap
-from tests.sweep_support import aift
 from tests.test_roadmap_cli import EVALUATE_TOLERANCE
 from twin.evaluate import evaluate
 from twin.loader import load_spec

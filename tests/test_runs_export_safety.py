@@ -10,7 +10,8 @@ from optimizer.jobs import static_job
 from optimizer.scenarios import load_sweep
 from optimizer.store import RunRecord, Store
 from optimizer.sweep import run_scenario
-from tests.sweep_support import aift, stored_rows, write_grid
+from tests.cli_support import aift
+from tests.sweep_support import stored_rows, write_grid
 
 
 @pytest.fixture

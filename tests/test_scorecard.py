@@ -7,8 +7,8 @@ import re
 import pandas as pd
 import pytest
 
+from tests.cli_support import aift
 from tests.conftest import PILOT
-from tests.telemetry_support import aift
 from twin.loader import load_spec
 from twin.overrides import apply_overrides
 from twin.telemetry.mapping import load_mapping

@@ -10,8 +10,9 @@ import pytest
 from optimizer.jobs import evaluate_job
 from optimizer.scenarios import load_sweep
 from optimizer.sweep import run_scenario
+from tests.cli_support import aift
 from tests.conftest import SMALL
-from tests.sweep_support import aift, write_grid
+from tests.sweep_support import write_grid
 from twin.errors import SpecError
 from twin.evaluate import evaluate
 from twin.loader import load_spec_text

@@ -3,22 +3,16 @@
 from __future__ import annotations
 
 import json
-import sys
 
 import pandas as pd
 import pytest
 
+from tests.cli_support import aift
 from tests.conftest import PILOT
 
 FAST = ("--requests", "1500", "--replicas", "1")
 
 
-def aift(monkeypatch, *args) -> int:
-    from optimizer.cli import app
-    from optimizer.cli.output import run_guarded
-
-    monkeypatch.setattr(sys, "argv", ["aift", *map(str, args)])
-    return run_guarded(app)
 
 
 def _doc(monkeypatch, capsys, *args) -> dict:

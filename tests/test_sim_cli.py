@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 
 import pandas as pd
 import pytest
 
+from tests.cli_support import aift
 from tests.conftest import SMALL
 from twin.evaluate import evaluate
 from twin.loader import load_spec
@@ -16,12 +16,6 @@ from twin.loader import load_spec
 SERVING = ("--serving", "--requests", "400", "--max-batch", "8")
 
 
-def aift(monkeypatch, *args) -> int:
-    from optimizer.cli import app
-    from optimizer.cli.output import run_guarded
-
-    monkeypatch.setattr(sys, "argv", ["aift", *map(str, args)])
-    return run_guarded(app)
 
 
 def _json(monkeypatch, capsys, *args) -> tuple[dict, str]:

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli_support import aift
 from tests.store_support import fill_store
-from tests.sweep_support import aift, stored_rows
+from tests.sweep_support import stored_rows
 
 REPAIR = "aift runs repair --runs"
 

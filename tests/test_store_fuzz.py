@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli_support import aift
 from tests.store_support import fill_store
-from tests.sweep_support import aift, stored_rows
+from tests.sweep_support import stored_rows
 
 CASES = 40
 

@@ -12,7 +12,8 @@ from optimizer.jobs import static_job
 from optimizer.scenarios import load_sweep
 from optimizer.store import RunRecord, Store
 from optimizer.sweep import run_scenario
-from tests.sweep_support import aift, write_grid
+from tests.cli_support import aift
+from tests.sweep_support import write_grid
 
 GRID = "job: static\ngrid:\n  site.tariff.price_usd_per_mwh: [40, 70, 100]\n  deployments[0].racks: [10, 20, 99]\n"
 

@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from tests.sweep_support import aift, assert_every_row_has_its_series, stored_rows, write_grid
+from tests.cli_support import aift
+from tests.sweep_support import assert_every_row_has_its_series, stored_rows, write_grid
 
 pytestmark = pytest.mark.slow
 

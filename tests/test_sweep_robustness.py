@@ -17,7 +17,8 @@ import pytest
 
 from optimizer import store as store_module
 from optimizer.scenarios import load_sweep
-from tests.sweep_support import aift, assert_every_row_has_its_series, stored_rows, write_grid
+from tests.cli_support import aift
+from tests.sweep_support import assert_every_row_has_its_series, stored_rows, write_grid
 
 GRID = "job: static\ngrid:\n  site.tariff.price_usd_per_mwh: [40, 70]\n  deployments[0].racks: [10, 20]\n"
 

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests.cli_support import aift
 from tests.conftest import PILOT, REFERENCE
-from tests.telemetry_support import aift
 from twin.evaluate import evaluate
 from twin.loader import load_spec
 from twin.telemetry.apply import with_calibration

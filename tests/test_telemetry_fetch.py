@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from tests.telemetry_support import aift
+from tests.cli_support import aift
 from twin.telemetry.read import read_telemetry
 
 ANSWER = {"status": "success", "data": {"resultType": "matrix", "result": [

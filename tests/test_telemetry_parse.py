@@ -9,8 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from tests.cli_support import aift
 from tests.conftest import PILOT
-from tests.telemetry_support import VLLM_MODEL, aift, dcgm_scrape, vllm_scrape
+from tests.telemetry_support import VLLM_MODEL, dcgm_scrape, vllm_scrape
 from twin.errors import SpecError
 from twin.loader import load_spec
 from twin.telemetry.findings import Findings

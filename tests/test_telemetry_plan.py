@@ -6,8 +6,8 @@ import json
 
 import pytest
 
+from tests.cli_support import aift
 from tests.conftest import PILOT, REFERENCE
-from tests.telemetry_support import aift
 from twin.loader import load_spec
 from twin.telemetry.apply import system_factors, with_calibration
 from twin.telemetry.overlay import Calibration, DeploymentCalibration
