@@ -104,7 +104,9 @@ def add_kept_choices(m: pyo.ConcreteModel, rp: RoadmapProblem) -> None:
     @m.Constraint(y0.FABRICS, m.YEARS)
     def switches_kept(m, f, t):
         r"""$N^{sw}_{f,t} \ge N^{sw}_{f,t-1}$, and the starting fleet's switches in the first year"""
-        return m.year[t].switches[f] >= (m.year[t - 1].switches[f] if t > 0 else rp.fleet_switches.get(f, 0))
+        if t == 0:
+            return m.year[0].switches[f] >= rp.fleet_switches[f] if f in rp.fleet_switches else pyo.Constraint.Skip
+        return m.year[t].switches[f] >= m.year[t - 1].switches[f]
 
     for name in STAGE_BLOCKS:
         options = list(getattr(y0, name).OPTIONS)
